@@ -1,0 +1,204 @@
+"""Activation functions, their derivatives, and the name table.
+
+An activation maps the pre-activation ``Z`` to ``A = f(Z)`` (same shape). ``backward`` turns
+the upstream gradient dL/dA into dL/dZ. Elementwise activations define ``derivative``, f'(Z),
+and their ``backward`` is ``grad_a * f'(Z)``; softmax couples the units of a row, so it defines
+``backward`` directly (a Jacobian-vector product) and has no elementwise derivative.
+
+``get(name)`` returns an activation from its name: relu, leaky_relu, sigmoid, tanh, identity,
+softmax.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Activation:
+    """Base class: ``forward(z) -> a`` and ``backward(z, a, grad_a) -> grad_z``.
+
+    Subclasses set ``name`` and implement ``forward`` and ``derivative`` (elementwise ones) or
+    ``backward`` (coupled ones, which also set ``elementwise = False``).
+    """
+
+    name = "activation"
+    elementwise = True
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        """Return ``A = f(Z)``, an array of ``z``'s shape and dtype."""
+        raise NotImplementedError
+
+    def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """Return ``f'(Z)`` elementwise, given ``Z`` and ``A = f(Z)`` (either may be used)."""
+        raise NotImplementedError
+
+    def backward(self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
+        """Return ``dL/dZ = dL/dA * f'(Z)``."""
+        return grad_a * self.derivative(z, a)
+
+    def get_config(self) -> dict:
+        """Keyword arguments that rebuild this activation (for saving)."""
+        return {}
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return self.forward(z)
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(self.get_config().items()))))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Identity(Activation):
+    """``f(z) = z``, ``f'(z) = 1``: a linear unit, used for logits and regression outputs."""
+
+    name = "identity"
+
+    def forward(self, z):
+        return z
+
+    def derivative(self, z, a):
+        return np.ones_like(z)
+
+    def backward(self, z, a, grad_a):
+        return grad_a
+
+
+class ReLU(Activation):
+    """``f(z) = max(z, 0)``, ``f'(z) = 1 if z > 0 else 0`` (0 at the kink z = 0, like PyTorch)."""
+
+    name = "relu"
+
+    def forward(self, z):
+        return np.maximum(z, 0)
+
+    def derivative(self, z, a):
+        return (z > 0).astype(z.dtype)
+
+    def backward(self, z, a, grad_a):
+        return grad_a * (z > 0)
+
+
+class LeakyReLU(Activation):
+    """``f(z) = z if z > 0 else negative_slope * z``; ``f'(z) = 1 or negative_slope``."""
+
+    name = "leaky_relu"
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        slope = float(negative_slope)
+        if not np.isfinite(slope) or slope < 0:
+            raise ValueError(
+                f"LeakyReLU: expected negative_slope to be a finite number >= 0, got {negative_slope!r}"
+            )
+        self.negative_slope = slope
+
+    def forward(self, z):
+        return np.where(z > 0, z, z * self.negative_slope)
+
+    def derivative(self, z, a):
+        return np.where(z > 0, 1, self.negative_slope).astype(z.dtype)
+
+    def get_config(self):
+        return {"negative_slope": self.negative_slope}
+
+
+class Sigmoid(Activation):
+    """``f(z) = 1 / (1 + exp(-z))``, ``f'(z) = f(z) (1 - f(z))``.
+
+    Computed from ``e = exp(-|z|)`` as ``1 / (1 + e)`` for z >= 0 and ``e / (1 + e)`` for
+    z < 0, so no exponential overflows and small outputs keep their relative precision.
+    """
+
+    name = "sigmoid"
+
+    def forward(self, z):
+        return sigmoid(z)
+
+    def derivative(self, z, a):
+        return a * (1 - a)
+
+
+class Tanh(Activation):
+    """``f(z) = tanh(z)``, ``f'(z) = 1 - tanh(z)^2``."""
+
+    name = "tanh"
+
+    def forward(self, z):
+        return np.tanh(z)
+
+    def derivative(self, z, a):
+        return 1 - a * a
+
+
+class Softmax(Activation):
+    """Row-wise ``f(z)_k = exp(z_k) / sum_j exp(z_j)`` over the last axis of ``(N, K)`` inputs.
+
+    The units of a row are coupled, so the gradient is a Jacobian-vector product::
+
+        dL/dz = a * (dL/da - sum_k(dL/da_k * a_k))      (N, K)
+
+    For classification, prefer an ``identity`` output layer with the ``cross_entropy`` loss,
+    which fuses softmax and log-likelihood stably (gradient ``(p - y) / N``).
+    """
+
+    name = "softmax"
+    elementwise = False
+
+    def forward(self, z):
+        return softmax(z)
+
+    def derivative(self, z, a):
+        raise TypeError(
+            "Softmax.derivative: expected an elementwise activation, got softmax, whose units "
+            "are coupled; use Softmax.backward(z, a, grad_a) for dL/dz"
+        )
+
+    def backward(self, z, a, grad_a):
+        return a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Numerically stable logistic sigmoid, elementwise, in ``z``'s dtype."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1, e) / (1 + e)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Numerically stable softmax over the last axis (the row maximum is subtracted first)."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """``z - logsumexp(z)`` over the last axis, computed stably."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+ACTIVATIONS = {
+    cls.name: cls for cls in (Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax)
+}
+
+
+def get(activation: str | Activation) -> Activation:
+    """Return the activation named ``activation`` (see ``ACTIVATIONS``), or the object itself."""
+    if isinstance(activation, Activation):
+        return activation
+    if isinstance(activation, type) and issubclass(activation, Activation):
+        return activation()
+    if isinstance(activation, str):
+        cls = ACTIVATIONS.get(activation.lower())
+        if cls is not None:
+            return cls()
+        raise ValueError(
+            f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}"
+        )
+    raise TypeError(
+        "activation: expected a name or a neurolab.activations.Activation, "
+        f"got {type(activation).__name__}"
+    )

@@ -1,0 +1,258 @@
+"""Layer: the base class to subclass, and Dense, the fully connected layer.
+
+The subclassing contract
+------------------------
+============  ==========================================  ==============================
+method        must                                        must not
+============  ==========================================  ==============================
+__init__      call ``super().__init__()``; register        draw from a global RNG
+              parameters with ``add_parameter``
+forward(x)    take ``(N, in)``, return ``(N, out)``,       mutate ``x``
+              cache what ``backward`` needs
+backward(g)   **add** into each parameter's ``.grad``;     zero or overwrite grads,
+              return dL/dx of ``x``'s shape                 redo the forward pass
+============  ==========================================  ==============================
+
+``neurolab.gradcheck.check_layer(layer, x)`` verifies a subclass against central finite
+differences; ``neurolab.testing.assert_layer_gradients`` does it over random shapes and values.
+"""
+
+from __future__ import annotations
+
+import keyword
+
+import numpy as np
+
+from . import activations as _activations
+from . import init as _init
+from .parameter import Parameter
+from .validation import as_generator, float_dtype, positive_int
+
+
+class Layer:
+    """Base class of every layer: registered parameters, ``forward`` and ``backward``.
+
+    A subclass calls ``super().__init__()``, registers each trainable array with
+    :meth:`add_parameter` and implements :meth:`forward` and :meth:`backward`.
+
+    Examples
+    --------
+    A layer that scales each feature by a learned factor, ``Y = X * s``::
+
+        class Scale(nl.Layer):
+            def __init__(self, features):
+                super().__init__()
+                self.scale = self.add_parameter("scale", np.ones(features))
+
+            def forward(self, x):                   # (N, F) -> (N, F)
+                self.x = x
+                return x * self.scale.value
+
+            def backward(self, grad_out):           # dL/dY (N, F) -> dL/dX (N, F)
+                self.scale.grad += (grad_out * self.x).sum(axis=0)
+                return grad_out * self.scale.value
+    """
+
+    def __init__(self) -> None:
+        self._parameters: dict[str, Parameter] = {}
+
+    def _registry(self, method: str) -> dict[str, Parameter]:
+        registry = self.__dict__.get("_parameters")
+        if registry is None:
+            cls = type(self).__name__
+            raise RuntimeError(
+                f"{cls}.{method}: expected Layer.__init__ to have run, got a layer without its "
+                f"parameter registry; call super().__init__() first in {cls}.__init__"
+            )
+        return registry
+
+    def add_parameter(self, name: str, value: np.ndarray) -> Parameter:
+        """Register ``value`` (a float array, used as is) as the trainable parameter ``name``.
+
+        Returns the new :class:`Parameter`; keep it as an attribute, for example
+        ``self.weight = self.add_parameter("weight", w)``.
+        """
+        registry = self._registry("add_parameter")
+        where = f"{type(self).__name__}.add_parameter"
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            raise ValueError(f"{where}: expected the name to be a Python identifier, got {name!r}")
+        if name in registry:
+            raise ValueError(f"{where}: expected a new name, got {name!r}, already registered")
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{where}: expected a numpy.ndarray for {name!r}, got {type(value).__name__}")
+        registry[name] = Parameter(value)
+        return registry[name]
+
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
+        """``(name, parameter)`` pairs in registration order."""
+        return list(self._registry("named_parameters").items())
+
+    def parameters(self) -> list[Parameter]:
+        """The registered parameters, in registration order."""
+        return list(self._registry("parameters").values())
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to zero."""
+        for p in self.parameters():
+            p.zero_grad()
+
+    def astype(self, dtype) -> "Layer":
+        """Convert every parameter to ``dtype`` in place and return ``self``.
+
+        New arrays replace the old ones, so views taken before (such as neuron views) no
+        longer share memory with the layer. Override to convert other float state too.
+        """
+        dtype = float_dtype(dtype, f"{type(self).__name__}.astype")
+        for p in self.parameters():
+            p.astype(dtype)
+        return self
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Map a batch ``x`` of shape ``(N, in)`` to ``(N, out)`` and cache what backward needs."""
+        raise NotImplementedError(f"{type(self).__name__}.forward: subclasses of Layer implement forward")
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Add dL/d(parameter) into each ``.grad`` and return dL/dx, given dL/d(output)."""
+        raise NotImplementedError(f"{type(self).__name__}.backward: subclasses of Layer implement backward")
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def extra_repr(self) -> str:
+        """The text between the parentheses of ``repr(layer)``; override to describe the layer."""
+        return ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
+class Dense(Layer):
+    """Fully connected layer: every neuron sees every input feature.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Sizes of each input sample and each output sample.
+    activation : str or Activation, default "relu"
+        One of ``neurolab.activations.ACTIVATIONS`` or an ``Activation`` object.
+    init : str or callable, optional
+        Weight initialiser (``neurolab.init``); by default ``he_normal`` for relu and
+        leaky_relu, ``xavier_uniform`` otherwise. Biases start at zero.
+    rng : None, int or numpy.random.Generator
+        Source of the initial weights.
+    dtype : float32 (default) or float64
+
+    Attributes
+    ----------
+    weight : Parameter, shape (out_features, in_features)
+        Row ``i`` holds the incoming weights of neuron ``i``.
+    bias : Parameter, shape (out_features,)
+    x, z, a : ndarray or None
+        The last batch's input ``(N, in)``, pre-activation ``(N, out)`` and activation
+        ``(N, out)``.
+    grad_z : ndarray or None
+        The last backward pass's dL/dZ ``(N, out)``: the error (delta) of each neuron.
+    neurons : sequence of Neuron
+        ``neurons[i]`` is a view of neuron ``i``: its weights, bias, gradients and its column
+        of ``z``, ``a`` and ``grad_z`` share memory with the layer.
+
+    Notes
+    -----
+    With N samples per batch::
+
+        forward   Z  = X @ W.T + b          (N, out)
+                  A  = f(Z)                 (N, out)
+        backward  dZ = dA * f'(Z)           (N, out)   the error (delta) of each neuron
+                  dW = dZ.T @ X             (out, in)
+                  db = dZ.sum(axis=0)       (out,)
+                  dX = dZ @ W               (N, in)
+
+    ``dW`` and ``db`` are added to ``weight.grad`` and ``bias.grad``.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        activation="relu",
+        *,
+        init=None,
+        rng=None,
+        dtype=np.float32,
+    ) -> None:
+        super().__init__()
+        self.in_features = positive_int(in_features, "in_features", "Dense")
+        self.out_features = positive_int(out_features, "out_features", "Dense")
+        self.activation = _activations.get(activation)
+        dtype = float_dtype(dtype, "Dense")
+        self.init = init if init is not None else _init.default_for(self.activation.name)
+        shape = (self.out_features, self.in_features)
+        weight = _init.get(self.init)(shape, as_generator(rng, "Dense"), dtype=dtype)
+        if not isinstance(weight, np.ndarray) or weight.shape != shape or weight.dtype != dtype:
+            raise ValueError(
+                f"Dense: expected init to return an array of shape {shape} and dtype {dtype}, got "
+                f"{getattr(weight, 'shape', type(weight).__name__)} {getattr(weight, 'dtype', '')}"
+            )
+        self.weight = self.add_parameter("weight", weight)
+        self.bias = self.add_parameter("bias", np.zeros(self.out_features, dtype=dtype))
+        self._clear_cache()
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.weight.value.dtype
+
+    @property
+    def neurons(self):
+        """Views of this layer's neurons: ``neurons[i]`` is neuron ``i`` (row ``i`` of ``weight``)."""
+        from .neuron import NeuronViews  # neuron.py imports this module
+
+        return NeuronViews(self)
+
+    def _clear_cache(self) -> None:
+        self.x = self.z = self.a = self.grad_z = None
+
+    def astype(self, dtype) -> "Dense":
+        super().astype(dtype)
+        self._clear_cache()
+        return self
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Return ``A = f(X @ W.T + b)`` of shape ``(N, out_features)`` for ``x`` of shape ``(N, in_features)``."""
+        x = self._check_input(x, "forward")
+        z = x @ self.weight.value.T
+        z += self.bias.value
+        a = self.activation.forward(z)
+        self.x, self.z, self.a, self.grad_z = x, z, a, None
+        return a
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Add dL/dW and dL/db into the gradients; return dL/dX ``(N, in_features)``."""
+        if self.z is None:
+            raise RuntimeError(f"{self!r}.backward: expected a forward pass first, got none")
+        if getattr(grad_out, "shape", None) != self.a.shape:
+            raise ValueError(
+                f"{self!r}.backward: expected grad_out of shape {self.a.shape} (the last output), "
+                f"got {getattr(grad_out, 'shape', type(grad_out).__name__)}"
+            )
+        grad_z = self.activation.backward(self.z, self.a, grad_out)
+        self.weight.grad += grad_z.T @ self.x
+        self.bias.grad += grad_z.sum(axis=0)
+        grad_x = grad_z @ self.weight.value
+        self.grad_z = grad_z
+        return grad_x
+
+    def _check_input(self, x, method: str) -> np.ndarray:
+        """Return ``x`` as a ``(N, in_features)`` array of the layer's dtype (no copy when it is one)."""
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            hint = "; for a single sample use x.reshape(1, -1)" if x.ndim == 1 else ""
+            raise ValueError(
+                f"{self!r}.{method}: expected input of shape (N, {self.in_features}), "
+                f"got {x.shape}{hint}"
+            )
+        return x.astype(self.dtype, copy=False)
+
+    def extra_repr(self) -> str:
+        act = self.activation
+        act_text = repr(act.name) if not act.get_config() else repr(act)
+        return f"{self.in_features}, {self.out_features}, activation={act_text}"

@@ -1,0 +1,259 @@
+"""Neuron: one unit ``a = f(w . x + b)``, on its own or as a view of a row of a Dense layer.
+
+A layer stores and computes everything vectorised; ``layer.neurons[i]`` is a ``Neuron`` whose
+arrays are views into that storage, so reading a neuron costs nothing and training never
+goes through neuron objects. A standalone ``Neuron(in_features)`` is the same view of a
+private one-unit ``Dense`` layer, so both run the same code.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from .layer import Dense
+from .parameter import Parameter
+
+
+class Neuron:
+    """One unit: ``z = w . x + b``, ``a = f(z)``.
+
+    Parameters
+    ----------
+    in_features : int
+        Number of inputs ``x_k``.
+    activation : str or Activation, default "sigmoid"
+        An elementwise activation (``softmax`` couples units, so it has no single-neuron form).
+    init, rng, dtype
+        As for :class:`~neurolab.Dense`.
+
+    Attributes
+    ----------
+    weights : ndarray (in_features,)        the incoming weights ``w_k`` (writable view)
+    bias : ndarray ()                       the bias ``b`` (writable 0-d view)
+    grad_weights : ndarray (in_features,)   dL/dw, accumulated by backward
+    grad_bias : ndarray ()                  dL/db
+    x : ndarray (N, in_features) or None    the last batch's inputs
+    z, a : ndarray (N,) or None             the last batch's pre-activation and activation
+    delta : ndarray (N,) or None            the last backward pass's error dL/dz
+    layer, index                            the layer this neuron belongs to and its row
+
+    ``z``, ``a`` and ``delta`` are read-only views of the layer's last pass (whether the
+    layer or the neuron ran it); copy them to keep them past the next batch.
+
+    Notes
+    -----
+    The scalar-unit equations, for each of N samples::
+
+        forward   z   = x . w + b            (N,)
+                  a   = f(z)                 (N,)
+        backward  dz  = da * f'(z)           (N,)      the neuron's error delta
+                  dw  = dz @ x               (in,)     sum over the batch of x_k * delta
+                  db  = sum(dz)              ()
+                  dx  = outer(dz, w)         (N, in)   this neuron's share of dL/dx
+
+    ``backward`` adds ``dw`` and ``db`` into the gradients, which are rows of the layer's
+    gradients: running every neuron of a layer gives exactly the layer's gradients, and the
+    sum of their ``dx`` is the layer's dL/dX.
+    """
+
+    def __init__(self, in_features: int, activation="sigmoid", *, init=None, rng=None, dtype=np.float32):
+        layer = Dense(in_features, 1, activation, init=init, rng=rng, dtype=dtype)
+        if not layer.activation.elementwise:
+            raise ValueError(
+                f"Neuron: expected an elementwise activation, got {layer.activation.name!r}, which "
+                "couples the units of a layer; use Dense(in_features, out_features, 'softmax')"
+            )
+        self._bind(layer, 0)
+
+    @classmethod
+    def _view(cls, layer: Dense, index: int) -> "Neuron":
+        neuron = cls.__new__(cls)
+        neuron._bind(layer, index)
+        return neuron
+
+    def _bind(self, layer: Dense, index: int) -> None:
+        self.layer = layer
+        self.index = index
+        w, b = layer.weight, layer.bias
+        # Row views: zero-copy, and stable as long as the layer's arrays are (optimizers update in place).
+        self._weight = Parameter(w.value[index], w.grad[index])
+        self._bias = Parameter(b.value[index, ...], b.grad[index, ...])
+
+    # -- parameters ---------------------------------------------------------------------
+    @property
+    def in_features(self) -> int:
+        return self.layer.in_features
+
+    @property
+    def activation(self):
+        return self.layer.activation
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self._weight.value
+
+    @weights.setter
+    def weights(self, value) -> None:
+        self._weight.value[...] = value
+
+    @property
+    def bias(self) -> np.ndarray:
+        return self._bias.value
+
+    @bias.setter
+    def bias(self, value) -> None:
+        self._bias.value[...] = value
+
+    @property
+    def grad_weights(self) -> np.ndarray:
+        return self._weight.grad
+
+    @property
+    def grad_bias(self) -> np.ndarray:
+        return self._bias.grad
+
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
+        """``[("weights", ...), ("bias", ...)]``: parameters whose arrays are views of the layer's."""
+        return [("weights", self._weight), ("bias", self._bias)]
+
+    def parameters(self) -> list[Parameter]:
+        return [self._weight, self._bias]
+
+    def zero_grad(self) -> None:
+        self._weight.zero_grad()
+        self._bias.zero_grad()
+
+    def astype(self, dtype) -> "Neuron":
+        """Convert the neuron's layer to ``dtype`` (the whole layer) and return ``self``."""
+        self.layer.astype(dtype)
+        self._bind(self.layer, self.index)
+        return self
+
+    def __deepcopy__(self, memo) -> "Neuron":
+        # Copy the layer and rebind, so the copy's views point into the copied layer.
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        new._bind(copy.deepcopy(self.layer, memo), self.index)
+        return new
+
+    # -- the last pass ------------------------------------------------------------------
+    def _column(self, array):
+        if array is None:
+            return None
+        column = array[:, self.index]
+        column.flags.writeable = False
+        return column
+
+    @property
+    def x(self):
+        return self.layer.x
+
+    @property
+    def z(self):
+        return self._column(self.layer.z)
+
+    @property
+    def a(self):
+        return self._column(self.layer.a)
+
+    @property
+    def delta(self):
+        return self._column(self.layer.grad_z)
+
+    # -- forward and backward -----------------------------------------------------------
+    def _require_elementwise(self, method: str) -> None:
+        if not self.activation.elementwise:
+            raise TypeError(
+                f"Neuron.{method}: expected an elementwise activation, got "
+                f"{self.activation.name!r}, whose units are coupled; run the whole layer instead"
+            )
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Return ``a = f(x . w + b)`` of shape ``(N,)`` for ``x`` of shape ``(N, in_features)``."""
+        self._require_elementwise("forward")
+        x = self.layer._check_input(x, f"neurons[{self.index}].forward")
+        z = x @ self.weights + self.bias
+        a = self.activation.forward(z)
+        self._record(x, z, a)
+        return a
+
+    def backward(self, grad_a: np.ndarray) -> np.ndarray:
+        """Add dL/dw and dL/db into the gradients; return this neuron's dL/dx ``(N, in_features)``."""
+        self._require_elementwise("backward")
+        layer = self.layer
+        if layer.z is None:
+            raise RuntimeError("Neuron.backward: expected a forward pass first, got none")
+        n = layer.z.shape[0]
+        if getattr(grad_a, "shape", None) != (n,):
+            raise ValueError(
+                f"Neuron.backward: expected grad_a of shape ({n},) (one value per sample), "
+                f"got {getattr(grad_a, 'shape', type(grad_a).__name__)}"
+            )
+        x, z, a = layer.x, self.z, self.a
+        delta = grad_a * self.activation.derivative(z, a)
+        self._weight.grad += delta @ x
+        self._bias.grad += delta.sum()
+        grad_x = np.outer(delta, self.weights)
+        self._record_delta(delta)
+        return grad_x
+
+    def _record(self, x, z, a) -> None:
+        """Write this neuron's z and a into its column of the layer's cache (allocated for ``x``)."""
+        layer = self.layer
+        same_batch = layer.x is not None and (
+            layer.x is x or (layer.x.shape == x.shape and np.array_equal(layer.x, x))
+        )
+        if not same_batch:
+            shape = (x.shape[0], layer.out_features)
+            layer.x = x
+            layer.z = np.full(shape, np.nan, dtype=layer.dtype)
+            layer.a = np.full(shape, np.nan, dtype=layer.dtype)
+            layer.grad_z = None
+        layer.z[:, self.index] = z
+        layer.a[:, self.index] = a
+
+    def _record_delta(self, delta) -> None:
+        layer = self.layer
+        if layer.grad_z is None or layer.grad_z.shape != layer.z.shape:
+            layer.grad_z = np.full(layer.z.shape, np.nan, dtype=layer.dtype)
+        layer.grad_z[:, self.index] = delta
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def __repr__(self) -> str:
+        act = self.activation.name
+        if self.layer.out_features == 1 and self.index == 0:
+            return f"Neuron({self.in_features}, activation={act!r})"
+        return f"Neuron({self.in_features}, activation={act!r}, view of row {self.index} of {self.layer!r})"
+
+
+class NeuronViews:
+    """The neurons of a Dense layer as a read-only sequence of :class:`Neuron` views.
+
+    Views are made on access (two small array views each), so holding the sequence is free.
+    """
+
+    def __init__(self, layer: Dense) -> None:
+        self.layer = layer
+
+    def __len__(self) -> int:
+        return self.layer.out_features
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"neurons: expected an int index or a slice, got {type(index).__name__}")
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"neurons: expected an index in [-{n}, {n}), got {index} ({self.layer!r} has {n} neurons)")
+        return Neuron._view(self.layer, int(index) % n)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} neurons of {self.layer!r}>"

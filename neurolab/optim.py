@@ -1,0 +1,178 @@
+"""Optimizers: update parameters in place from their gradients.
+
+An optimizer is built with its hyper-parameters only and given the parameters at each
+``step(parameters)``; its state (momentum buffers, moment estimates) is kept per parameter
+and has the parameter's dtype. Updates are in place, so views of parameters (neuron views)
+stay valid. The update rules follow PyTorch's (``torch.optim``) with the same defaults.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import numpy as np
+
+from .parameter import Parameter
+from .validation import nonnegative_float
+
+
+class Optimizer:
+    """Base class: validated ``lr`` and ``weight_decay``, per-parameter state, ``step``."""
+
+    def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
+        name = type(self).__name__
+        self.lr = nonnegative_float(lr, "lr", name, positive=True)
+        self.weight_decay = nonnegative_float(weight_decay, "weight_decay", name)
+        self.state: dict[Parameter, dict] = {}
+
+    def step(self, parameters: Iterable[Parameter]) -> None:
+        """Update each parameter's ``value`` in place from its ``grad``."""
+        for p in parameters:
+            grad = p.grad
+            if self.weight_decay:
+                grad = grad + self.weight_decay * p.value  # L2 penalty (wd/2)||w||^2
+            self.update(p, grad, self.state.setdefault(p, {}))
+
+    def update(self, p: Parameter, grad: np.ndarray, state: dict) -> None:
+        raise NotImplementedError
+
+    def _config(self) -> dict:
+        return {"lr": self.lr, "weight_decay": self.weight_decay}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (Nesterov) momentum.
+
+    Notes
+    -----
+    With ``g`` the gradient (plus ``weight_decay * w``)::
+
+        v = momentum * v + g            (v = g on the first step)
+        g = g + momentum * v   if nesterov, else   g = v      (when momentum > 0)
+        w = w - lr * g
+    """
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
+        super().__init__(lr, weight_decay)
+        self.momentum = nonnegative_float(momentum, "momentum", "SGD")
+        if self.momentum >= 1:
+            raise ValueError(f"SGD: expected momentum in [0, 1), got {momentum!r}")
+        if nesterov and self.momentum == 0:
+            raise ValueError("SGD: expected momentum > 0 with nesterov=True, got momentum=0")
+        self.nesterov = bool(nesterov)
+
+    def update(self, p, grad, state):
+        if self.momentum:
+            velocity = state.get("velocity")
+            if velocity is None:
+                velocity = state["velocity"] = grad.copy()
+            else:
+                velocity *= self.momentum
+                velocity += grad
+            grad = grad + self.momentum * velocity if self.nesterov else velocity
+        p.value -= self.lr * grad
+
+    def _config(self):
+        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov, "weight_decay": self.weight_decay}
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton, 2012): scale each step by a running RMS of the gradient.
+
+    Notes
+    -----
+    ::
+
+        s = alpha * s + (1 - alpha) * g^2
+        u = g / (sqrt(s) + eps)
+        v = momentum * v + u,  u = v       (when momentum > 0)
+        w = w - lr * u
+    """
+
+    def __init__(self, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0, weight_decay: float = 0.0):
+        super().__init__(lr, weight_decay)
+        self.alpha = nonnegative_float(alpha, "alpha", "RMSprop")
+        self.eps = nonnegative_float(eps, "eps", "RMSprop", positive=True)
+        self.momentum = nonnegative_float(momentum, "momentum", "RMSprop")
+        if self.alpha >= 1 or self.momentum >= 1:
+            raise ValueError(f"RMSprop: expected alpha and momentum in [0, 1), got {alpha!r} and {momentum!r}")
+
+    def update(self, p, grad, state):
+        square_avg = state.get("square_avg")
+        if square_avg is None:
+            square_avg = state["square_avg"] = np.zeros_like(p.value)
+        square_avg *= self.alpha
+        square_avg += (1 - self.alpha) * grad * grad
+        step = grad / (np.sqrt(square_avg) + self.eps)
+        if self.momentum:
+            velocity = state.setdefault("velocity", np.zeros_like(p.value))
+            velocity *= self.momentum
+            velocity += step
+            step = velocity
+        p.value -= self.lr * step
+
+    def _config(self):
+        return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps, "momentum": self.momentum, "weight_decay": self.weight_decay}
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015) with bias-corrected moment estimates.
+
+    Notes
+    -----
+    At step ``t`` (from 1)::
+
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g^2
+        w = w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    """
+
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+        super().__init__(lr, weight_decay)
+        try:
+            beta1, beta2 = (float(b) for b in betas)
+        except (TypeError, ValueError):
+            raise TypeError(f"Adam: expected betas to be a pair of numbers, got {betas!r}") from None
+        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
+            raise ValueError(f"Adam: expected betas in [0, 1), got {betas!r}")
+        self.betas = (beta1, beta2)
+        self.eps = nonnegative_float(eps, "eps", "Adam", positive=True)
+
+    def update(self, p, grad, state):
+        beta1, beta2 = self.betas
+        if not state:
+            state.update(step=0, m=np.zeros_like(p.value), v=np.zeros_like(p.value))
+        state["step"] += 1
+        t, m, v = state["step"], state["m"], state["v"]
+        m *= beta1
+        m += (1 - beta1) * grad
+        v *= beta2
+        v += (1 - beta2) * grad * grad
+        step_size = self.lr / (1 - beta1**t)
+        denom = np.sqrt(v)
+        denom /= math.sqrt(1 - beta2**t)  # a Python float keeps float32 arrays float32
+        denom += self.eps
+        p.value -= step_size * (m / denom)
+
+    def _config(self):
+        return {"lr": self.lr, "betas": self.betas, "eps": self.eps, "weight_decay": self.weight_decay}
+
+
+OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam)}
+
+
+def get(optimizer: str | Optimizer) -> Optimizer:
+    """Return ``optimizer`` itself, or a new optimizer with default settings from its name."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, str):
+        cls = OPTIMIZERS.get(optimizer.lower())
+        if cls is not None:
+            return cls()
+        raise ValueError(f"optimizer: expected one of {sorted(OPTIMIZERS)}, got {optimizer!r}")
+    raise TypeError(f"optimizer: expected a name or a neurolab.optim.Optimizer, got {type(optimizer).__name__}")

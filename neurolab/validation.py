@@ -1,0 +1,78 @@
+"""Checks shared by the public boundaries, with messages in one style.
+
+Every message reads ``"<where>: expected <what>, got <received>"``, plus ``"; <fix>"`` when
+the cause is not obvious.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def as_generator(rng, where: str) -> np.random.Generator:
+    """Return a ``numpy.random.Generator`` for ``rng``: None (fresh entropy), an int seed, or a Generator."""
+    if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
+        if isinstance(rng, bool):
+            raise TypeError(f"{where}: expected rng to be None, an int seed or a numpy Generator, got bool")
+        return np.random.default_rng(rng)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    raise TypeError(
+        f"{where}: expected rng to be None, an int seed or a numpy.random.Generator, "
+        f"got {type(rng).__name__}; np.random.RandomState and the global np.random state "
+        "are not used by neurolab"
+    )
+
+
+def positive_int(value, name: str, where: str) -> int:
+    """Return ``value`` as an int, requiring an integer >= 1 (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{where}: expected {name} to be a positive int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{where}: expected {name} to be a positive int, got {value}")
+    return int(value)
+
+
+def nonnegative_float(value, name: str, where: str, *, positive: bool = False) -> float:
+    """Return ``value`` as a float, requiring a finite number >= 0 (> 0 if ``positive``)."""
+    what = "a positive" if positive else "a non-negative"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: expected {name} to be {what} finite number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0 or (positive and value == 0):
+        raise ValueError(f"{where}: expected {name} to be {what} finite number, got {value!r}")
+    return value
+
+
+def float_dtype(dtype, where: str) -> np.dtype:
+    """Return ``np.dtype(dtype)``, requiring float32 or float64."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{where}: expected dtype float32 or float64, got {dtype!r}") from None
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"{where}: expected dtype float32 or float64, got {dtype}")
+    return dtype
+
+
+def numeric_array(x, name: str, where: str) -> np.ndarray:
+    """Return ``x`` as an array of a real numeric dtype (bool, int or float), without copying."""
+    x = np.asarray(x)
+    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise TypeError(f"{where}: expected {name} to hold real numbers, got dtype {x.dtype}")
+    if np.issubdtype(x.dtype, np.complexfloating):
+        raise TypeError(f"{where}: expected {name} to hold real numbers, got dtype {x.dtype}")
+    return x
+
+
+def finite(x: np.ndarray, name: str, where: str) -> None:
+    """Raise ValueError naming the first non-finite entry of a float array ``x``."""
+    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))
+        first = tuple(int(i) for i in bad[0])
+        raise ValueError(
+            f"{where}: expected {name} to be finite, got {x[first]} at index {first} "
+            f"({len(bad)} non-finite value{'s' if len(bad) > 1 else ''} in all)"
+        )
