@@ -129,6 +129,10 @@ def check_layer(layer, x, *, rtol: float = 1e-5, atol: float = 1e-7, eps: float 
     _check_unchanged(where, "the input x (forward and backward must not mutate it)", x_before, x)
     for name, p in work.named_parameters():
         _check_unchanged(where, f"parameter {name!r} (backward must not update weights)", values_before[name], p.value)
+        if p.grad.shape != p.value.shape:
+            raise GradientCheckError(
+                f"{where}: expected {name}.grad to keep the parameter's shape {p.value.shape}, got {p.grad.shape}"
+            )
     if getattr(grad_x, "shape", None) != x.shape:
         raise GradientCheckError(
             f"{where}: expected backward to return dL/dx of the input's shape {x.shape}, "

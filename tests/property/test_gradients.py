@@ -1,0 +1,86 @@
+"""Every backward pass against central finite differences (float64), over random shapes and values.
+
+Tolerance policy (see neurolab/gradcheck.py): eps = 1e-6, |analytical - numerical| <=
+1e-7 + 1e-5 |numerical|, inputs bounded (|x| <= 2, logits |z| <= 5), ReLU-like
+pre-activations kept at least 1e-3 from the kink by the strategies, never by looser tolerances.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import neurolab as nl
+from neurolab.gradcheck import check_activation, check_layer, check_loss, check_network
+from neurolab.testing import assert_layer_gradients, away_from_kinks, float_arrays
+
+from ..strategies import (
+    ACTIVATION_NAMES,
+    KINKED,
+    clear_of_kinks,
+    dense_cases,
+    dense_clear_of_kinks,
+    loss_cases,
+    network_cases,
+    network_clear_of_kinks,
+    randomize_bias,
+    seeds,
+    shapes_2d,
+)
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+@given(z=float_arrays(shapes_2d(), -6, 6), seed=seeds)
+def test_activation_backward(name, z, seed):
+    if name in KINKED:
+        assume(clear_of_kinks(z))
+    check_activation(nl.activations.get(name), z, seed=seed % 1000)
+
+
+@given(case=loss_cases())
+def test_loss_backward(case):
+    loss, prediction, target = case
+    check_loss(loss, prediction, target)
+
+
+@pytest.mark.parametrize("activation", ACTIVATION_NAMES)
+@given(data=st.data())
+def test_dense_backward(activation, data):
+    layer, x = data.draw(dense_cases(activations=[activation]))
+    assume(dense_clear_of_kinks(layer, x))
+    check_layer(layer, x)
+
+
+@pytest.mark.parametrize("activation", [n for n in ACTIVATION_NAMES if n != "softmax"])
+@given(in_features=st.integers(1, 6), x_seed=seeds, seed=seeds, n=st.integers(1, 5))
+def test_standalone_neuron_backward(activation, in_features, x_seed, seed, n):
+    neuron = nl.Neuron(in_features, activation, rng=seed)
+    neuron.bias = np.random.default_rng(seed).standard_normal()
+    x = np.random.default_rng(x_seed).uniform(-2, 2, (n, in_features))
+    if activation in KINKED:
+        assume(clear_of_kinks(x @ neuron.weights.astype(np.float64) + float(neuron.bias)))
+    check_layer(neuron, x)
+
+
+@given(data=st.data())
+def test_neuron_view_backward(data):
+    layer, x = data.draw(dense_cases(activations=[n for n in ACTIVATION_NAMES if n != "softmax"]))
+    assume(dense_clear_of_kinks(layer, x))
+    index = data.draw(st.integers(0, layer.out_features - 1))
+    check_layer(layer.neurons[index], x)
+
+
+@given(case=network_cases())
+def test_network_backward(case):
+    net, X, y = case
+    assume(network_clear_of_kinks(net, X))
+    check_network(net, X, y)
+
+
+def test_assert_layer_gradients_accepts_dense():
+    def make(in_features, rng):
+        layer = nl.Dense(in_features, 3, "relu", rng=rng)
+        randomize_bias(layer, rng)
+        return layer
+
+    assert_layer_gradients(make, where=away_from_kinks(), max_examples=20)
