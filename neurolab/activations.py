@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+# Underflow to zero (exp(-1e4), a tiny a * (1 - a)) is the right answer here, not an error,
+# even when the caller runs under np.errstate(all="raise").
+quiet_underflow = np.errstate(under="ignore")
+
 
 class Activation:
     """Base class: ``forward(z) -> a`` and ``backward(z, a, grad_a) -> grad_z``.
@@ -32,6 +36,7 @@ class Activation:
         """Return ``f'(Z)`` elementwise, given ``Z`` and ``A = f(Z)`` (either may be used)."""
         raise NotImplementedError
 
+    @quiet_underflow
     def backward(self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
         """Return ``dL/dZ = dL/dA * f'(Z)``."""
         return grad_a * self.derivative(z, a)
@@ -97,6 +102,7 @@ class LeakyReLU(Activation):
             )
         self.negative_slope = slope
 
+    @quiet_underflow
     def forward(self, z):
         return np.where(z > 0, z, z * self.negative_slope)
 
@@ -119,6 +125,7 @@ class Sigmoid(Activation):
     def forward(self, z):
         return sigmoid(z)
 
+    @quiet_underflow
     def derivative(self, z, a):
         return a * (1 - a)
 
@@ -131,6 +138,7 @@ class Tanh(Activation):
     def forward(self, z):
         return np.tanh(z)
 
+    @quiet_underflow
     def derivative(self, z, a):
         return 1 - a * a
 
@@ -158,22 +166,26 @@ class Softmax(Activation):
             "are coupled; use Softmax.backward(z, a, grad_a) for dL/dz"
         )
 
+    @quiet_underflow
     def backward(self, z, a, grad_a):
         return a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
 
 
+@quiet_underflow
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """Numerically stable logistic sigmoid, elementwise, in ``z``'s dtype."""
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1, e) / (1 + e)
 
 
+@quiet_underflow
 def softmax(z: np.ndarray) -> np.ndarray:
     """Numerically stable softmax over the last axis (the row maximum is subtracted first)."""
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
 
+@quiet_underflow
 def log_softmax(z: np.ndarray) -> np.ndarray:
     """``z - logsumexp(z)`` over the last axis, computed stably."""
     shifted = z - z.max(axis=-1, keepdims=True)
@@ -185,19 +197,26 @@ ACTIVATIONS = {
 }
 
 
-def get(activation: str | Activation) -> Activation:
-    """Return the activation named ``activation`` (see ``ACTIVATIONS``), or the object itself."""
+def get(activation: str | dict | Activation) -> Activation:
+    """Return the activation named ``activation`` (see ``ACTIVATIONS``), or the object itself.
+
+    A dict ``{"name": name, **options}`` builds the activation with those options.
+    """
     if isinstance(activation, Activation):
         return activation
     if isinstance(activation, type) and issubclass(activation, Activation):
         return activation()
+    if isinstance(activation, dict):  # {"name": ..., **config}, as Dense.get_config writes it
+        config = dict(activation)
+        cls = ACTIVATIONS.get(str(config.pop("name", "")).lower())
+        if cls is not None:
+            return cls(**config)
     if isinstance(activation, str):
         cls = ACTIVATIONS.get(activation.lower())
         if cls is not None:
             return cls()
-        raise ValueError(
-            f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}"
-        )
+    if isinstance(activation, (str, dict)):
+        raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}")
     raise TypeError(
         "activation: expected a name or a neurolab.activations.Activation, "
         f"got {type(activation).__name__}"

@@ -55,6 +55,24 @@ class Layer:
 
     def __init__(self) -> None:
         self._parameters: dict[str, Parameter] = {}
+        self.training = True  # set by NeuralNetwork.train()/eval(); read by layers such as Dropout
+
+    def train(self, mode: bool = True) -> "Layer":
+        """Set training mode (``mode=True``) or evaluation mode; return ``self``."""
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> "Layer":
+        """Set evaluation mode (``training = False``); return ``self``."""
+        return self.train(False)
+
+    def get_config(self) -> dict:
+        """JSON-serialisable keyword arguments that rebuild this layer (without its learned values).
+
+        ``NeuralNetwork.save`` stores them and ``neurolab.load`` calls ``type(layer)(**config)``
+        before restoring the parameters; override it when ``__init__`` takes arguments.
+        """
+        return {}
 
     def _registry(self, method: str) -> dict[str, Parameter]:
         registry = self.__dict__.get("_parameters")
@@ -252,7 +270,114 @@ class Dense(Layer):
             )
         return x.astype(self.dtype, copy=False)
 
+    def get_config(self) -> dict:
+        act = self.activation
+        activation = act.name if not act.get_config() else {"name": act.name, **act.get_config()}
+        return {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "activation": activation,
+            "dtype": self.dtype.name,
+        }
+
     def extra_repr(self) -> str:
         act = self.activation
         act_text = repr(act.name) if not act.get_config() else repr(act)
         return f"{self.in_features}, {self.out_features}, activation={act_text}"
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each input with probability ``p`` and scale the rest.
+
+    Parameters
+    ----------
+    p : float in [0, 1)
+        Probability of dropping each input.
+    rng : None, int or numpy.random.Generator
+        Source of the masks (its state advances with every training batch).
+
+    Notes
+    -----
+    In training mode, with ``M`` a fresh mask per batch::
+
+        forward   M  = (U >= p) / (1 - p),  U ~ Uniform[0, 1)   (N, F)
+                  Y  = X * M                                    (N, F)
+        backward  dX = dY * M                                   (N, F)
+
+    In evaluation mode (``layer.eval()``; ``predict`` and ``evaluate`` use it) ``Y = X``:
+    the scaling in training keeps the expected activation the same in both modes.
+    """
+
+    def __init__(self, p: float = 0.5, *, rng=None) -> None:
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+            raise ValueError(f"Dropout: expected p in [0, 1), got {p!r}")
+        self.p = float(p)
+        self.rng = as_generator(rng, "Dropout")
+        self.mask = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Return ``X * M`` in training mode, ``X`` in evaluation mode."""
+        if not self.training or self.p == 0:
+            self.mask = None
+            return x
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
+        keep = self.rng.random(x.shape, dtype=dtype) >= self.p
+        self.mask = keep.astype(dtype)
+        self.mask *= 1 / (1 - self.p)
+        return x * self.mask
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Return ``dX = dY * M`` (``dY`` in evaluation mode)."""
+        return grad_out if self.mask is None else grad_out * self.mask
+
+    def get_config(self) -> dict:
+        return {"p": self.p}
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Rescale(Layer):
+    """``Y = X * scale + offset`` in a float dtype: turns raw pixels into network inputs.
+
+    Keeping a dataset as uint8 and putting ``Rescale(1 / 255)`` first converts each batch as it
+    is used (a quarter of the memory of a float32 copy), and a saved model then takes raw
+    images. It has no parameters.
+
+    Notes
+    -----
+    ::
+
+        forward   Y  = X * scale + offset     (N, F)
+        backward  dX = dY * scale             (N, F)
+    """
+
+    def __init__(self, scale: float, offset: float = 0.0, *, dtype=np.float32) -> None:
+        super().__init__()
+        for name, value in (("scale", scale), ("offset", offset)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+                raise ValueError(f"Rescale: expected {name} to be a finite number, got {value!r}")
+        self.scale = float(scale)
+        self.offset = float(offset)
+        self.dtype = float_dtype(dtype, "Rescale")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        y = np.multiply(x, self.scale, dtype=self.dtype)
+        if self.offset:
+            y += self.offset
+        return y
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out * self.scale
+
+    def astype(self, dtype) -> "Rescale":
+        self.dtype = float_dtype(dtype, "Rescale.astype")
+        return self
+
+    def get_config(self) -> dict:
+        return {"scale": self.scale, "offset": self.offset, "dtype": self.dtype.name}
+
+    def extra_repr(self) -> str:
+        offset = f", offset={self.offset}" if self.offset else ""
+        return f"scale={self.scale:g}{offset}"

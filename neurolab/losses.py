@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import sigmoid, softmax
+from .activations import quiet_underflow, sigmoid, softmax
 from .validation import finite, numeric_array
 
 
@@ -129,6 +129,7 @@ class MSE(Loss):
             raise ValueError(f"MSE: expected targets of shape (N, {n_outputs}), got {target.shape}")
         return target
 
+    @quiet_underflow
     def forward(self, prediction, target):
         """Return ``L = sum((y_hat - y)^2) / (2N)``."""
         prediction, target = self._begin(prediction, target)
@@ -136,6 +137,7 @@ class MSE(Loss):
         self._cache = diff
         return float(0.5 * np.sum(diff * diff) / prediction.shape[0])
 
+    @quiet_underflow
     def backward(self):
         """Return ``dL/dy_hat = (y_hat - y) / N``."""
         if self._cache is None:
@@ -185,6 +187,7 @@ class CrossEntropy(Loss):
             )
         return target
 
+    @quiet_underflow
     def forward(self, prediction, target):
         """Return ``L = -(1/N) sum_n log softmax(z_n)[y_n]``."""
         z, y = self._begin(prediction, target)
@@ -200,6 +203,7 @@ class CrossEntropy(Loss):
         self._cache = (exp / total, y)
         return float(loss)
 
+    @quiet_underflow
     def backward(self):
         """Return ``dL/dz = (p - y) / N``."""
         if self._cache is None:
@@ -255,6 +259,7 @@ class BinaryCrossEntropy(Loss):
             raise ValueError(f"BinaryCrossEntropy: expected targets in [0, 1], got {bad}")
         return target
 
+    @quiet_underflow
     def forward(self, prediction, target):
         """Return ``L = (1/N) sum(max(z, 0) - y z + log1p(exp(-|z|)))``."""
         z, y = self._begin(prediction, target)
@@ -263,6 +268,7 @@ class BinaryCrossEntropy(Loss):
         self._cache = (z, y)
         return float(loss)
 
+    @quiet_underflow
     def backward(self):
         """Return ``dL/dz = (sigmoid(z) - y) / N``."""
         if self._cache is None:

@@ -6,6 +6,7 @@ import numpy as np
 
 from . import losses as _losses
 from . import optim as _optim
+from .activations import quiet_underflow
 from .layer import Layer
 from .validation import as_generator, finite, numeric_array, positive_int
 
@@ -87,6 +88,7 @@ class NeuralNetwork:
         return self
 
     # -- forward and backward -----------------------------------------------------------
+    @quiet_underflow
     def forward(self, X: np.ndarray) -> np.ndarray:
         """Return the last layer's output ``(N, outputs)`` for ``X`` of shape ``(N, features)``."""
         return self._forward(self._check_X(X, "forward"))
@@ -105,6 +107,7 @@ class NeuralNetwork:
                 )
         return out
 
+    @quiet_underflow
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """Backpropagate dL/d(output) through every layer (adding into each ``.grad``); return dL/dX."""
         if not self._input_shapes:
@@ -121,7 +124,19 @@ class NeuralNetwork:
                 )
         return grad
 
+    # -- modes ----------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> "NeuralNetwork":
+        """Put every layer in training mode (``mode=True``) or evaluation mode; return ``self``."""
+        for layer in self.layers:
+            layer.train(mode)
+        return self
+
+    def eval(self) -> "NeuralNetwork":
+        """Put every layer in evaluation mode (dropout off); return ``self``."""
+        return self.train(False)
+
     # -- training -----------------------------------------------------------------------
+    @quiet_underflow
     def fit(
         self,
         X: np.ndarray,
@@ -131,6 +146,11 @@ class NeuralNetwork:
         optimizer=None,
         shuffle: bool = True,
         rng=None,
+        *,
+        validation_data=None,
+        validation_split: float = 0.0,
+        callbacks=(),
+        verbose: int = 1,
     ) -> dict[str, list[float]]:
         """Train with mini-batch gradient descent; return the history.
 
@@ -138,7 +158,7 @@ class NeuralNetwork:
         ----------
         X : array (N, features)
             Inputs, of any real dtype; each batch is converted to the layers' dtype as it is
-            used (integers are not rescaled).
+            used (integers are not rescaled: put a ``Rescale`` layer first for raw pixels).
         y : array (N,) or (N, outputs)
             Targets as the loss takes them.
         epochs, batch_size : int
@@ -149,13 +169,23 @@ class NeuralNetwork:
             Visit the samples in a new random order each epoch.
         rng : None, int or numpy.random.Generator
             Source of the shuffling order.
+        validation_data : (X_val, y_val), optional
+            Evaluated after each epoch (in evaluation mode) into ``val_loss`` and ``val_accuracy``.
+        validation_split : float in [0, 1)
+            Instead of ``validation_data``, hold out this fraction of the samples, taken from
+            the end of ``X`` and ``y`` before any shuffling.
+        callbacks : sequence of Callback
+            See :mod:`neurolab.callbacks`; ``on_epoch_end`` returning True stops training.
+        verbose : 0, 1 or 2
+            0 silent; 1 a progress bar per epoch on a terminal (one line per epoch otherwise,
+            or without tqdm); 2 one line per epoch.
 
         Returns
         -------
         dict
-            ``{"loss": [...], "accuracy": [...]}``: per epoch, the mean over the epoch's
-            batches (weighted by batch size) while the weights were changing. ``accuracy``
-            is NaN for regression (``mse`` with one output).
+            Per epoch: ``loss`` and ``accuracy`` (means over the epoch's batches, weighted by
+            batch size, while the weights were changing; accuracy is NaN for regression),
+            ``lr``, and with validation ``val_loss`` and ``val_accuracy``.
 
         Raises
         ------
@@ -163,53 +193,124 @@ class NeuralNetwork:
             When the loss stops being finite. The weights are restored to those at the start
             of that epoch, the last ones known to give a finite loss.
         """
+        from .callbacks import ProgressBar
+
         X = self._check_X(X, "fit")
         epochs = positive_int(epochs, "epochs", "NeuralNetwork.fit")
         batch_size = positive_int(batch_size, "batch_size", "NeuralNetwork.fit")
-        n = X.shape[0]
-        if n == 0:
+        if X.shape[0] == 0:
             raise ValueError("NeuralNetwork.fit: expected at least one sample, got X with 0 rows")
         y = self._check_y(y, X, "fit")
+        X, y, validation_data = self._split_validation(X, y, validation_data, validation_split)
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"NeuralNetwork.fit: expected verbose 0, 1 or 2, got {verbose!r}")
+        callbacks = list(callbacks) + ([ProgressBar(bar=verbose == 1)] if verbose else [])
         if optimizer is not None:
             self.optimizer = _optim.get(optimizer)
         elif self.optimizer is None:
             self.optimizer = _optim.Adam()
-        optimizer = self.optimizer
         gen = as_generator(rng, "NeuralNetwork.fit")
-        params = self.parameters()
-        history: dict[str, list[float]] = {"loss": [], "accuracy": []}
-        for epoch in range(1, epochs + 1):
-            snapshot = [p.value.copy() for p in params]
-            order = gen.permutation(n) if shuffle else np.arange(n)
-            loss_sum = correct = 0.0
-            for batch, start in enumerate(range(0, n, batch_size), start=1):
-                index = order[start : start + batch_size]
-                out = self._forward(X[index])
-                loss = self.loss.forward(out, y[index])
-                if not np.isfinite(loss):
-                    for p, value in zip(params, snapshot):
-                        p.value[...] = value
-                    raise FloatingPointError(
-                        f"NeuralNetwork.fit: expected a finite loss, got {loss} at epoch {epoch}, "
-                        f"batch {batch}; the weights from the start of epoch {epoch} were restored. "
-                        f"Try a smaller learning rate (now {getattr(optimizer, 'lr', '?')})"
-                    )
-                self.zero_grad()
-                self.backward(self.loss.backward())
-                optimizer.step(params)
-                loss_sum += loss * len(index)
-                correct += self.loss.accuracy(out, y[index]) * len(index)
-            history["loss"].append(loss_sum / n)
-            history["accuracy"].append(correct / n)
+
+        n = X.shape[0]
+        self._batches_per_epoch = -(-n // batch_size)
+        history: dict[str, list[float]] = {"loss": [], "accuracy": [], "lr": []}
+        if validation_data is not None:
+            history.update(val_loss=[], val_accuracy=[])
+        was_training = [layer.training for layer in self.layers]
+        for callback in callbacks:
+            callback.on_train_begin(self, epochs)
+        try:
+            for epoch in range(1, epochs + 1):
+                for callback in callbacks:
+                    callback.on_epoch_begin(self, epoch)
+                logs = self._train_epoch(X, y, epoch, batch_size, shuffle, gen, callbacks)
+                if validation_data is not None:
+                    scores = self.evaluate(*validation_data)
+                    logs.update(val_loss=scores["loss"], val_accuracy=scores["accuracy"])
+                for key, value in logs.items():
+                    history[key].append(value)
+                stop = [callback.on_epoch_end(self, epoch, logs) for callback in callbacks]
+                if any(stop):
+                    break
+        finally:
+            for layer, mode in zip(self.layers, was_training):
+                layer.train(mode)
+            for callback in callbacks:
+                callback.on_train_end(self, history)
         return history
 
+    def _train_epoch(self, X, y, epoch, batch_size, shuffle, gen, callbacks) -> dict:
+        """One pass over (X, y) in training mode; return the epoch's logs."""
+        optimizer, params = self.optimizer, self.parameters()
+        snapshot = [p.value.copy() for p in params]
+        n = X.shape[0]
+        order = gen.permutation(n) if shuffle else np.arange(n)
+        self.train()
+        loss_sum = correct = seen = 0.0
+        for batch, start in enumerate(range(0, n, batch_size), start=1):
+            index = order[start : start + batch_size]
+            y_batch = y[index]
+            out = self._forward(X[index])
+            loss = self.loss.forward(out, y_batch)
+            if not np.isfinite(loss):
+                for p, value in zip(params, snapshot):
+                    p.value[...] = value
+                raise FloatingPointError(
+                    f"NeuralNetwork.fit: expected a finite loss, got {loss} at epoch {epoch}, "
+                    f"batch {batch}; the weights from the start of epoch {epoch} were restored. "
+                    f"Try a smaller learning rate (now {getattr(optimizer, 'lr', '?')})"
+                )
+            self.zero_grad()
+            self.backward(self.loss.backward())
+            optimizer.step(params)
+            seen += len(index)
+            loss_sum += loss * len(index)
+            correct += self.loss.accuracy(out, y_batch) * len(index)
+            if callbacks:
+                batch_logs = {"loss": loss_sum / seen, "accuracy": correct / seen}
+                for callback in callbacks:
+                    callback.on_batch_end(self, batch, batch_logs)
+        return {"loss": loss_sum / n, "accuracy": correct / n, "lr": getattr(optimizer, "lr", float("nan"))}
+
+    def _split_validation(self, X, y, validation_data, validation_split):
+        where = "NeuralNetwork.fit"
+        split = validation_split
+        if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 <= split < 1:
+            raise ValueError(f"{where}: expected validation_split in [0, 1), got {split!r}")
+        if validation_data is not None:
+            if split:
+                raise ValueError(f"{where}: expected validation_data or validation_split, got both")
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise TypeError(f"{where}: expected validation_data as a pair (X_val, y_val), got {type(validation_data).__name__}")
+            X_val = self._check_X(validation_data[0], "fit")
+            return X, y, (X_val, self._check_y(validation_data[1], X_val, "fit"))
+        if not split:
+            return X, y, None
+        n_val = int(round(X.shape[0] * split))
+        if n_val == 0 or n_val == X.shape[0]:
+            raise ValueError(
+                f"{where}: expected validation_split to leave samples on both sides, got {split} "
+                f"of {X.shape[0]} samples ({n_val} for validation)"
+            )
+        cut = X.shape[0] - n_val
+        return X[:cut], y[:cut], (X[cut:], y[cut:])
+
     # -- inference ----------------------------------------------------------------------
+    @quiet_underflow
     def _outputs(self, X: np.ndarray, batch_size: int) -> np.ndarray:
+        """The network's output for X in evaluation mode, computed ``batch_size`` rows at a time."""
         X = self._check_X(X, "predict")
-        chunks = [self._forward(X[i : i + batch_size]) for i in range(0, X.shape[0], batch_size)]
-        if not chunks:  # no samples: run one empty batch to get the output width
-            return self._forward(X)
-        return np.concatenate(chunks)
+        batch_size = positive_int(batch_size, "batch_size", "NeuralNetwork.predict")
+        was_training = [layer.training for layer in self.layers]
+        self.eval()
+        try:
+            chunks = [self._forward(X[i : i + batch_size]) for i in range(0, X.shape[0], batch_size)]
+            if not chunks:  # no samples: run one empty batch to get the output width
+                return self._forward(X)
+            return np.concatenate(chunks)
+        finally:
+            for layer, mode in zip(self.layers, was_training):
+                layer.train(mode)
 
     def predict(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """The loss's decision per sample: class labels ``(N,)`` for ``cross_entropy``; 0/1 labels
@@ -221,11 +322,61 @@ class NeuralNetwork:
         probabilities, or the raw outputs for ``mse``."""
         return self.loss.output(self._outputs(X, batch_size))
 
+    @quiet_underflow
     def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
         """Return ``{"loss": L, "accuracy": fraction correct}`` on ``(X, y)`` (accuracy NaN for regression)."""
         out = self._outputs(X, batch_size)
         y = self._check_y(y, X, "evaluate")
         return {"loss": self.loss.forward(out, y), "accuracy": self.loss.accuracy(out, y)}
+
+    # -- saving and describing ----------------------------------------------------------
+    def save(self, path) -> "Path":
+        """Write the network (architecture, parameters, optimizer state) to ``path`` (``.npz``) atomically.
+
+        See :mod:`neurolab.io`: no pickle, and the previous file survives a failed save.
+        """
+        from .io import save
+
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path) -> "NeuralNetwork":
+        """Read a network written by :meth:`save`; same as ``neurolab.load(path)``."""
+        from .io import load
+
+        return load(path)
+
+    def summary(self, input_features: int | None = None, print_fn=print) -> None:
+        """Print each layer with its output shape and parameter count, and the totals.
+
+        Output shapes come from a forward pass of one zero sample through a copy of the
+        network, so they are exact for any layer. The input width is ``input_features``, else
+        the first layer's ``in_features``, else the width of the last batch the network saw;
+        without any of them, shapes show as "?".
+        """
+        import copy
+
+        width = input_features or getattr(self.layers[0], "in_features", None)
+        if width is None and self._input_shapes:
+            width = self._input_shapes[0][1]
+        shapes = ["?"] * len(self.layers)
+        if isinstance(width, int):
+            probe = copy.deepcopy(self).eval()
+            out = np.zeros((1, width), dtype=np.float32)
+            for i, layer in enumerate(probe.layers):
+                out = layer.forward(out)
+                shapes[i] = f"(N, {', '.join(str(d) for d in out.shape[1:])})"
+        rows = [("layer", "output shape", "parameters")]
+        for i, layer in enumerate(self.layers):
+            count = sum(p.size for p in layer.parameters())
+            rows.append((f"({i}) {layer!r}", shapes[i], f"{count:,}"))
+        total = sum(p.size for p in self.parameters())
+        widths = [max(len(row[c]) for row in rows) for c in range(3)]
+        rule = "-" * (sum(widths) + 4)
+        lines = [f"{rows[0][0]:<{widths[0]}}  {rows[0][1]:<{widths[1]}}  {rows[0][2]:>{widths[2]}}", rule]
+        lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows[1:]]
+        lines += [rule, f"total parameters: {total:,}   loss: {self.loss.name}"]
+        print_fn("\n".join(lines))
 
     # -- validation ---------------------------------------------------------------------
     def _check_X(self, X, method: str) -> np.ndarray:
@@ -244,7 +395,7 @@ class NeuralNetwork:
         y = np.asarray(y)
         if y.ndim == 0 or y.shape[0] != X.shape[0]:
             raise ValueError(f"{where}: expected as many targets as samples ({X.shape[0]}), got y of shape {y.shape}")
-        n_outputs = self._forward(X[:1]).shape[1]
+        n_outputs = self._outputs(X[:1], 1).shape[1]  # in evaluation mode: no dropout draws
         self.loss.check_target(y, n_outputs, X.shape[0])  # the whole of y once, before any batch
         return y
 

@@ -12,6 +12,7 @@ import copy
 
 import numpy as np
 
+from .activations import quiet_underflow
 from .layer import Dense
 from .parameter import Parameter
 
@@ -170,6 +171,7 @@ class Neuron:
                 f"{self.activation.name!r}, whose units are coupled; run the whole layer instead"
             )
 
+    @quiet_underflow
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return ``a = f(x . w + b)`` of shape ``(N,)`` for ``x`` of shape ``(N, in_features)``."""
         self._require_elementwise("forward")
@@ -179,6 +181,7 @@ class Neuron:
         self._record(x, z, a)
         return a
 
+    @quiet_underflow
     def backward(self, grad_a: np.ndarray) -> np.ndarray:
         """Add dL/dw and dL/db into the gradients; return this neuron's dL/dx ``(N, in_features)``."""
         self._require_elementwise("backward")
@@ -192,6 +195,11 @@ class Neuron:
                 f"got {getattr(grad_a, 'shape', type(grad_a).__name__)}"
             )
         x, z, a = layer.x, self.z, self.a
+        if np.isnan(z).any():
+            raise RuntimeError(
+                f"Neuron.backward: expected neuron {self.index} to have run forward on this batch, "
+                "got none (its column of the layer's z is unset); call its forward first"
+            )
         delta = grad_a * self.activation.derivative(z, a)
         self._weight.grad += delta @ x
         self._bias.grad += delta.sum()
@@ -213,6 +221,7 @@ class Neuron:
             layer.grad_z = None
         layer.z[:, self.index] = z
         layer.a[:, self.index] = a
+        layer.grad_z = None  # as after Dense.forward: errors of an earlier pass are stale
 
     def _record_delta(self, delta) -> None:
         layer = self.layer

@@ -13,6 +13,7 @@ from typing import Iterable
 
 import numpy as np
 
+from .activations import quiet_underflow
 from .parameter import Parameter
 from .validation import nonnegative_float
 
@@ -26,6 +27,7 @@ class Optimizer:
         self.weight_decay = nonnegative_float(weight_decay, "weight_decay", name)
         self.state: dict[Parameter, dict] = {}
 
+    @quiet_underflow
     def step(self, parameters: Iterable[Parameter]) -> None:
         """Update each parameter's ``value`` in place from its ``grad``."""
         for p in parameters:
@@ -37,11 +39,12 @@ class Optimizer:
     def update(self, p: Parameter, grad: np.ndarray, state: dict) -> None:
         raise NotImplementedError
 
-    def _config(self) -> dict:
+    def get_config(self) -> dict:
+        """The constructor's keyword arguments (JSON-serialisable)."""
         return {"lr": self.lr, "weight_decay": self.weight_decay}
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self._config().items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
 
@@ -77,7 +80,7 @@ class SGD(Optimizer):
             grad = grad + self.momentum * velocity if self.nesterov else velocity
         p.value -= self.lr * grad
 
-    def _config(self):
+    def get_config(self):
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov, "weight_decay": self.weight_decay}
 
 
@@ -116,7 +119,7 @@ class RMSprop(Optimizer):
             step = velocity
         p.value -= self.lr * step
 
-    def _config(self):
+    def get_config(self):
         return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps, "momentum": self.momentum, "weight_decay": self.weight_decay}
 
 
@@ -159,7 +162,7 @@ class Adam(Optimizer):
         denom += self.eps
         p.value -= step_size * (m / denom)
 
-    def _config(self):
+    def get_config(self):
         return {"lr": self.lr, "betas": self.betas, "eps": self.eps, "weight_decay": self.weight_decay}
 
 

@@ -99,8 +99,9 @@ def test_fit_learns_and_reports_history():
     X, y = blobs()
     net = small_net()
     history = net.fit(X, y, epochs=30, batch_size=16, optimizer=nl.optim.SGD(lr=0.1, momentum=0.9), rng=0)
-    assert set(history) == {"loss", "accuracy"}
-    assert len(history["loss"]) == len(history["accuracy"]) == 30
+    assert set(history) == {"loss", "accuracy", "lr"}
+    assert len(history["loss"]) == len(history["accuracy"]) == len(history["lr"]) == 30
+    assert history["lr"] == [0.1] * 30
     assert history["loss"][-1] < 0.1 * history["loss"][0]
     assert net.evaluate(X, y)["accuracy"] == 1.0
 

@@ -135,3 +135,21 @@ def test_deepcopy_and_astype_keep_the_view_consistent():
     neuron.astype(np.float64)
     assert neuron.weights.dtype == np.float64
     assert np.shares_memory(neuron.weights, neuron.layer.weight.value)
+
+
+def test_backward_of_a_neuron_that_did_not_run_forward_is_refused():
+    layer = nl.Dense(3, 2, "tanh", rng=0)
+    layer.neurons[0].forward(np.ones((2, 3)))
+    with pytest.raises(RuntimeError, match="expected neuron 1 to have run forward on this batch"):
+        layer.neurons[1].backward(np.ones(2))
+
+
+def test_rerunning_a_neurons_forward_makes_old_errors_stale():
+    layer = nl.Dense(3, 2, "tanh", rng=0)
+    x = np.ones((2, 3))
+    for neuron in layer.neurons:
+        neuron.forward(x)
+        neuron.backward(np.ones(2))
+    assert layer.neurons[0].delta is not None
+    layer.neurons[0].forward(x)
+    assert layer.grad_z is None and layer.neurons[1].delta is None
