@@ -11,11 +11,23 @@ softmax.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-# Underflow to zero (exp(-1e4), a tiny a * (1 - a)) is the right answer here, not an error,
-# even when the caller runs under np.errstate(all="raise").
-quiet_underflow = np.errstate(under="ignore")
+from .validation import nonnegative_float
+
+
+def quiet_underflow(function):
+    """Run ``function`` with underflow ignored: exp(-1e4) = 0 and a tiny ``a * (1 - a)`` are
+    the right answers, not errors, even when the caller runs under ``np.errstate(all="raise")``."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with np.errstate(under="ignore"):  # a fresh context per call: safe when nested
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 class Activation:
@@ -95,12 +107,7 @@ class LeakyReLU(Activation):
     name = "leaky_relu"
 
     def __init__(self, negative_slope: float = 0.01) -> None:
-        slope = float(negative_slope)
-        if not np.isfinite(slope) or slope < 0:
-            raise ValueError(
-                f"LeakyReLU: expected negative_slope to be a finite number >= 0, got {negative_slope!r}"
-            )
-        self.negative_slope = slope
+        self.negative_slope = nonnegative_float(negative_slope, "negative_slope", "LeakyReLU")
 
     @quiet_underflow
     def forward(self, z):

@@ -23,23 +23,24 @@ from typing import Callable
 
 import numpy as np
 
-from .validation import float_dtype
+from .validation import as_generator, float_dtype
 
 Initializer = Callable[..., np.ndarray]
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
     """Return ``(fan_in, fan_out)`` of a weight of shape ``(out, in)`` or ``(in,)``."""
+    shape = tuple(shape)
+    if len(shape) not in (1, 2) or min(shape) < 1:
+        raise ValueError(f"init.fans: expected a shape (out, in) or (in,) of positive sizes, got {shape}")
     if len(shape) == 1:
         return shape[0], 1
-    if len(shape) == 2:
-        return shape[1], shape[0]
-    raise ValueError(f"init.fans: expected a shape (out, in) or (in,), got {shape}")
+    return shape[1], shape[0]
 
 
 def _uniform(shape, limit: float, rng: np.random.Generator, dtype) -> np.ndarray:
     dtype = float_dtype(dtype, "init")
-    w = rng.random(shape, dtype=dtype)  # U[0, 1) drawn directly in dtype
+    w = as_generator(rng, "init").random(shape, dtype=dtype)  # U[0, 1) drawn directly in dtype
     w *= 2 * limit
     w -= limit
     return w
@@ -47,7 +48,7 @@ def _uniform(shape, limit: float, rng: np.random.Generator, dtype) -> np.ndarray
 
 def _normal(shape, std: float, rng: np.random.Generator, dtype) -> np.ndarray:
     dtype = float_dtype(dtype, "init")
-    w = rng.standard_normal(shape, dtype=dtype)
+    w = as_generator(rng, "init").standard_normal(shape, dtype=dtype)
     w *= std
     return w
 
@@ -102,6 +103,8 @@ def get(init: str | Initializer) -> Initializer:
     """Return the initialiser named ``init`` (see ``INITIALIZERS``), or the callable itself."""
     if callable(init):
         return init
-    if isinstance(init, str) and init in INITIALIZERS:
-        return INITIALIZERS[init]
-    raise ValueError(f"init: expected one of {sorted(INITIALIZERS)} or a callable, got {init!r}")
+    if isinstance(init, str):
+        if init.lower() in INITIALIZERS:
+            return INITIALIZERS[init.lower()]
+        raise ValueError(f"init: expected one of {sorted(INITIALIZERS)} or a callable, got {init!r}")
+    raise TypeError(f"init: expected a name or a callable, got {type(init).__name__}")

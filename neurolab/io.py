@@ -139,13 +139,19 @@ def load(path):
     if not path.is_file():
         raise FileNotFoundError(f"load: expected a neurolab model file at '{path}', got no such file")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
+        with open(path, "rb") as file:
+            if not zipfile.is_zipfile(file):
+                raise fail("a file that is not an .npz (zip) archive")
+            file.seek(0)
+            with np.load(file, allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
+    except ModelFileError:
+        raise
     except (zipfile.BadZipFile, EOFError, OSError, KeyError) as error:
         raise fail(f"a file that is not a complete .npz archive ({type(error).__name__}: {error})") from None
     except ValueError as error:  # numpy refuses object arrays without pickle
         raise fail(f"an array that needs pickle to load, which is refused ({error})") from None
-    if not isinstance(arrays, dict) or _META not in arrays:
+    if _META not in arrays:
         raise fail("an .npz without the neurolab description (not saved by neurolab)")
     try:
         meta = json.loads(str(arrays.pop(_META)))

@@ -46,11 +46,11 @@ class Loss:
 
     def output(self, prediction: np.ndarray) -> np.ndarray:
         """The network's output read as probabilities or values, ``(N, K)``."""
-        return prediction
+        return self._prediction(prediction, "output")
 
     def predict(self, prediction: np.ndarray) -> np.ndarray:
         """The decision for each sample."""
-        return prediction
+        return self._prediction(prediction, "predict")
 
     def accuracy(self, prediction: np.ndarray, target: np.ndarray) -> float:
         """The fraction of correct decisions (NaN where the loss is not a classification loss)."""
@@ -61,15 +61,18 @@ class Loss:
         raise NotImplementedError
 
     def _begin(self, prediction, target) -> tuple[np.ndarray, np.ndarray]:
-        where = f"{type(self).__name__}.forward"
+        prediction = self._prediction(prediction, "forward")
+        target = self.check_target(target, prediction.shape[1], prediction.shape[0])
+        return prediction, target
+
+    def _prediction(self, prediction, method: str) -> np.ndarray:
         prediction = np.asarray(prediction)
         if prediction.ndim != 2 or not np.issubdtype(prediction.dtype, np.floating):
             raise ValueError(
-                f"{where}: expected prediction of shape (N, outputs) and a float dtype, got shape "
-                f"{prediction.shape} and dtype {prediction.dtype}"
+                f"{type(self).__name__}.{method}: expected prediction of shape (N, outputs) and a "
+                f"float dtype, got shape {prediction.shape} and dtype {prediction.dtype}"
             )
-        target = self.check_target(target, prediction.shape[1], prediction.shape[0])
-        return prediction, target
+        return prediction
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -146,6 +149,7 @@ class MSE(Loss):
         return diff / diff.shape[0]
 
     def accuracy(self, prediction, target):
+        prediction = self._prediction(prediction, "accuracy")
         if prediction.shape[1] == 1:
             return float("nan")
         target = self.check_target(target, prediction.shape[1], prediction.shape[0])
@@ -219,12 +223,15 @@ class CrossEntropy(Loss):
         return grad
 
     def output(self, prediction):
+        prediction = self._prediction(prediction, "output")
         return softmax(prediction)
 
     def predict(self, prediction):
+        prediction = self._prediction(prediction, "predict")
         return prediction.argmax(axis=1)
 
     def accuracy(self, prediction, target):
+        prediction = self._prediction(prediction, "accuracy")
         target = self.check_target(target, prediction.shape[1], prediction.shape[0])
         labels = target if target.ndim == 1 else target.argmax(axis=1)
         return float(np.mean(prediction.argmax(axis=1) == labels))
@@ -279,13 +286,16 @@ class BinaryCrossEntropy(Loss):
         return grad
 
     def output(self, prediction):
+        prediction = self._prediction(prediction, "output")
         return sigmoid(prediction)
 
     def predict(self, prediction):
+        prediction = self._prediction(prediction, "predict")
         decided = (prediction > 0).astype(np.int64)
         return decided[:, 0] if prediction.shape[1] == 1 else decided
 
     def accuracy(self, prediction, target):
+        prediction = self._prediction(prediction, "accuracy")
         target = self.check_target(target, prediction.shape[1], prediction.shape[0])
         return float(np.mean((prediction > 0) == (target > 0.5)))
 

@@ -60,11 +60,13 @@ class SGD(Optimizer):
         w = w - lr * g
     """
 
-    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
+    def __init__(self, lr: float = 1e-3, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
         super().__init__(lr, weight_decay)
         self.momentum = nonnegative_float(momentum, "momentum", "SGD")
         if self.momentum >= 1:
             raise ValueError(f"SGD: expected momentum in [0, 1), got {momentum!r}")
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"SGD: expected nesterov to be True or False, got {nesterov!r}")
         if nesterov and self.momentum == 0:
             raise ValueError("SGD: expected momentum > 0 with nesterov=True, got momentum=0")
         self.nesterov = bool(nesterov)
@@ -138,6 +140,8 @@ class Adam(Optimizer):
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(lr, weight_decay)
         try:
+            if len(betas) != 2 or any(isinstance(b, bool) for b in betas):
+                raise TypeError
             beta1, beta2 = (float(b) for b in betas)
         except (TypeError, ValueError):
             raise TypeError(f"Adam: expected betas to be a pair of numbers, got {betas!r}") from None
@@ -173,6 +177,8 @@ def get(optimizer: str | Optimizer) -> Optimizer:
     """Return ``optimizer`` itself, or a new optimizer with default settings from its name."""
     if isinstance(optimizer, Optimizer):
         return optimizer
+    if isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
+        return optimizer()
     if isinstance(optimizer, str):
         cls = OPTIMIZERS.get(optimizer.lower())
         if cls is not None:

@@ -115,4 +115,7 @@ def network_clear_of_kinks(net, X) -> bool:
 
     net64 = copy.deepcopy(net).astype(np.float64)
     net64.forward(np.asarray(X, dtype=np.float64))
-    return all(layer.activation.name not in KINKED or clear_of_kinks(layer.z) for layer in net64.layers)
+    return all(
+        getattr(getattr(layer, "activation", None), "name", None) not in KINKED or clear_of_kinks(layer.z)
+        for layer in net64.layers
+    )

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import neurolab as nl
 from neurolab.gradcheck import check_activation, check_layer, check_loss, check_network
-from neurolab.testing import assert_layer_gradients, away_from_kinks, float_arrays
+from neurolab.testing import assert_layer_gradients, away_from_kinks, float_arrays, layer_inputs
 
 from ..strategies import (
     ACTIVATION_NAMES,
@@ -84,3 +84,25 @@ def test_assert_layer_gradients_accepts_dense():
         return layer
 
     assert_layer_gradients(make, where=away_from_kinks(), max_examples=20)
+
+
+@given(p=st.floats(0.0, 0.9), seed=seeds, data=st.data())
+def test_dropout_backward_in_training_mode(p, seed, data):
+    layer = nl.Dropout(p, rng=seed)
+    _, x = data.draw(layer_inputs())
+    check_layer(layer, x)  # every forward starts from the same Generator state: the same mask
+
+
+@given(scale=st.floats(-3, 3), offset=st.floats(-1, 1), data=st.data())
+def test_rescale_backward(scale, offset, data):
+    _, x = data.draw(layer_inputs())
+    check_layer(nl.Rescale(scale, offset), x)
+
+
+@given(case=network_cases(), p=st.floats(0.1, 0.7), seed=seeds)
+def test_network_with_dropout_backward(case, p, seed):
+    net, X, y = case
+    layers = [net.layers[0], nl.Dropout(p, rng=seed), *net.layers[1:]]
+    net = nl.NeuralNetwork(layers, net.loss)
+    assume(network_clear_of_kinks(net, X))
+    check_network(net, X, y)
