@@ -10,7 +10,7 @@ Modules: ``activations``, ``losses``, ``init``, ``optim``, ``callbacks``, ``data
 ``load`` and ``register_layer`` for saved models.
 """
 
-from . import activations, callbacks, datasets, gradcheck, init, io, losses, optim
+from . import activations, callbacks, datasets, gradcheck, init, io, losses, metrics, optim
 from .io import ModelFileError, load, register_layer
 from .layer import Dense, Dropout, Layer, Rescale
 from .network import NeuralNetwork
@@ -45,6 +45,7 @@ __all__ = [
     "io",
     "load",
     "losses",
+    "metrics",
     "optim",
     "register_layer",
     "__version__",
