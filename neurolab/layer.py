@@ -133,6 +133,16 @@ class Layer:
         """Add dL/d(parameter) into each ``.grad`` and return dL/dx, given dL/d(output)."""
         raise NotImplementedError(f"{type(self).__name__}.backward: subclasses of Layer implement backward")
 
+    def backward_parameters(self, grad_out: np.ndarray) -> None:
+        """Add dL/d(parameter) into each ``.grad`` without computing dL/dx.
+
+        ``NeuralNetwork.fit`` calls it on the first layer that has parameters, whose dL/dx
+        nobody needs. The default calls :meth:`backward` and drops dL/dx; override it when
+        skipping dL/dx saves work (``Dense`` skips a matrix product). ``check_layer``
+        verifies that it adds the same gradients as ``backward``.
+        """
+        self.backward(grad_out)
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 
@@ -245,19 +255,30 @@ class Dense(Layer):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Add dL/dW and dL/db into the gradients; return dL/dX ``(N, in_features)``."""
+        return self._backward(grad_out, "backward", input_grad=True)
+
+    def backward_parameters(self, grad_out: np.ndarray) -> None:
+        """Add dL/dW and dL/db into the gradients, skipping dL/dX (one matrix product fewer)."""
+        if type(self).backward is not Dense.backward:  # a subclass rewrote backward: use it
+            self.backward(grad_out)
+            return
+        self._backward(grad_out, "backward_parameters", input_grad=False)
+
+    def _backward(self, grad_out: np.ndarray, method: str, input_grad: bool):
         if self.z is None:
-            raise RuntimeError(f"{self!r}.backward: expected a forward pass first, got none")
+            raise RuntimeError(f"{self!r}.{method}: expected a forward pass first, got none")
         if getattr(grad_out, "shape", None) != self.a.shape:
             raise ValueError(
-                f"{self!r}.backward: expected grad_out of shape {self.a.shape} (the last output), "
+                f"{self!r}.{method}: expected grad_out of shape {self.a.shape} (the last output), "
                 f"got {getattr(grad_out, 'shape', type(grad_out).__name__)}"
             )
-        grad_z = self.activation.backward(self.z, self.a, grad_out)
-        self.weight.grad += grad_z.T @ self.x
-        self.bias.grad += grad_z.sum(axis=0)
-        grad_x = grad_z @ self.weight.value
+        grad_z = self.activation.backward(self.z, self.a, grad_out)  # dZ = dA * f'(Z)
+        self.weight.add_matmul(grad_z.T, self.x)  # dW = dZ.T @ X, added to weight.grad
+        self.bias.add_sum(grad_z, axis=0)  # db = dZ.sum(axis=0), added to bias.grad
         self.grad_z = grad_z
-        return grad_x
+        if not input_grad:
+            return None
+        return grad_z @ self.weight.value  # dX = dZ @ W
 
     def _check_input(self, x, method: str) -> np.ndarray:
         """Return ``x`` as a ``(N, in_features)`` array of the layer's dtype (no copy when it is one)."""

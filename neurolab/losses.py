@@ -34,6 +34,7 @@ class Loss:
 
     def __init__(self) -> None:
         self._cache = None
+        self.target = None  # the last forward pass's target, as check_target returned it
 
     def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
         raise NotImplementedError
@@ -54,6 +55,11 @@ class Loss:
 
     def accuracy(self, prediction: np.ndarray, target: np.ndarray) -> float:
         """The fraction of correct decisions (NaN where the loss is not a classification loss)."""
+        prediction = self._prediction(prediction, "accuracy")
+        return self._accuracy(prediction, self.check_target(target, prediction.shape[1], prediction.shape[0]))
+
+    def _accuracy(self, prediction: np.ndarray, target: np.ndarray) -> float:
+        """``accuracy`` for a target already checked by ``check_target``."""
         return float("nan")
 
     def check_target(self, target, n_outputs: int, n_samples: int | None = None) -> np.ndarray:
@@ -62,8 +68,8 @@ class Loss:
 
     def _begin(self, prediction, target) -> tuple[np.ndarray, np.ndarray]:
         prediction = self._prediction(prediction, "forward")
-        target = self.check_target(target, prediction.shape[1], prediction.shape[0])
-        return prediction, target
+        self.target = self.check_target(target, prediction.shape[1], prediction.shape[0])
+        return prediction, self.target
 
     def _prediction(self, prediction, method: str) -> np.ndarray:
         prediction = np.asarray(prediction)
@@ -148,11 +154,9 @@ class MSE(Loss):
         diff = self._cache
         return diff / diff.shape[0]
 
-    def accuracy(self, prediction, target):
-        prediction = self._prediction(prediction, "accuracy")
+    def _accuracy(self, prediction, target):
         if prediction.shape[1] == 1:
             return float("nan")
-        target = self.check_target(target, prediction.shape[1], prediction.shape[0])
         return float(np.mean(prediction.argmax(axis=1) == target.argmax(axis=1)))
 
 
@@ -230,9 +234,7 @@ class CrossEntropy(Loss):
         prediction = self._prediction(prediction, "predict")
         return prediction.argmax(axis=1)
 
-    def accuracy(self, prediction, target):
-        prediction = self._prediction(prediction, "accuracy")
-        target = self.check_target(target, prediction.shape[1], prediction.shape[0])
+    def _accuracy(self, prediction, target):
         labels = target if target.ndim == 1 else target.argmax(axis=1)
         return float(np.mean(prediction.argmax(axis=1) == labels))
 
@@ -294,9 +296,7 @@ class BinaryCrossEntropy(Loss):
         decided = (prediction > 0).astype(np.int64)
         return decided[:, 0] if prediction.shape[1] == 1 else decided
 
-    def accuracy(self, prediction, target):
-        prediction = self._prediction(prediction, "accuracy")
-        target = self.check_target(target, prediction.shape[1], prediction.shape[0])
+    def _accuracy(self, prediction, target):
         return float(np.mean((prediction > 0) == (target > 0.5)))
 
 

@@ -112,8 +112,11 @@ class NeuralNetwork:
         """Backpropagate dL/d(output) through every layer (adding into each ``.grad``); return dL/dX."""
         if not self._input_shapes:
             raise RuntimeError("NeuralNetwork.backward: expected a forward pass first, got none")
-        grad = grad_output
-        for i in reversed(range(len(self.layers))):
+        return self._backward_layers(grad_output, stop=0)
+
+    def _backward_layers(self, grad: np.ndarray, stop: int) -> np.ndarray:
+        """Run ``backward`` of the last layer down to ``layers[stop]``, checking each dL/dx's shape."""
+        for i in range(len(self.layers) - 1, stop - 1, -1):
             layer = self.layers[i]
             grad = layer.backward(grad)
             if getattr(grad, "shape", None) != self._input_shapes[i]:
@@ -123,6 +126,20 @@ class NeuralNetwork:
                     f"{getattr(grad, 'shape', type(grad).__name__)}"
                 )
         return grad
+
+    def _first_trainable(self) -> int | None:
+        """Index of the first layer with parameters (None if there is none)."""
+        return next((i for i, layer in enumerate(self.layers) if layer.parameters()), None)
+
+    def _backward_parameters(self, grad_output: np.ndarray, first: int | None) -> None:
+        """Backpropagate for the parameter gradients only, as training needs.
+
+        Stops at ``layers[first]``, the first layer with parameters, whose
+        ``backward_parameters`` skips dL/dx: the layers before it have nothing to learn.
+        """
+        if first is not None:
+            grad = self._backward_layers(grad_output, stop=first + 1)
+            self.layers[first].backward_parameters(grad)
 
     # -- modes ----------------------------------------------------------------------------
     def train(self, mode: bool = True) -> "NeuralNetwork":
@@ -241,7 +258,7 @@ class NeuralNetwork:
 
     def _train_epoch(self, X, y, epoch, batch_size, shuffle, gen, callbacks) -> dict:
         """One pass over (X, y) in training mode; return the epoch's logs."""
-        optimizer, params = self.optimizer, self.parameters()
+        optimizer, params, first = self.optimizer, self.parameters(), self._first_trainable()
         snapshot = [p.value.copy() for p in params]
         n = X.shape[0]
         order = gen.permutation(n) if shuffle else np.arange(n)
@@ -261,11 +278,11 @@ class NeuralNetwork:
                     f"Try a smaller learning rate (now {getattr(optimizer, 'lr', '?')})"
                 )
             self.zero_grad()
-            self.backward(self.loss.backward())
+            self._backward_parameters(self.loss.backward(), first)
             optimizer.step(params)
             seen += len(index)
             loss_sum += loss * len(index)
-            correct += self.loss.accuracy(out, y_batch) * len(index)
+            correct += self.loss._accuracy(out, self.loss.target) * len(index)  # target checked by forward
             if callbacks:
                 batch_logs = {"loss": loss_sum / seen, "accuracy": correct / seen}
                 for callback in callbacks:

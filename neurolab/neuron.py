@@ -14,7 +14,7 @@ import numpy as np
 
 from .activations import quiet_underflow
 from .layer import Dense
-from .parameter import Parameter
+from .parameter import Parameter, ParameterRow
 
 
 class Neuron:
@@ -77,10 +77,9 @@ class Neuron:
     def _bind(self, layer: Dense, index: int) -> None:
         self.layer = layer
         self.index = index
-        w, b = layer.weight, layer.bias
-        # Row views: zero-copy, and stable as long as the layer's arrays are (optimizers update in place).
-        self._weight = Parameter(w.value[index], w.grad[index])
-        self._bias = Parameter(b.value[index, ...], b.grad[index, ...])
+        # Rows of the layer's parameters: zero-copy views, valid as long as the layer's arrays are.
+        self._weight = ParameterRow(layer.weight, index)
+        self._bias = ParameterRow(layer.bias, index)
 
     # -- parameters ---------------------------------------------------------------------
     @property
@@ -201,8 +200,8 @@ class Neuron:
                 "got none (its column of the layer's z is unset); call its forward first"
             )
         delta = grad_a * self.activation.derivative(z, a)
-        self._weight.grad += delta @ x
-        self._bias.grad += delta.sum()
+        self._weight.add_matmul(delta, x)
+        self._bias.add_sum(delta)
         grad_x = np.outer(delta, self.weights)
         self._record_delta(delta)
         return grad_x

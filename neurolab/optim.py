@@ -26,6 +26,7 @@ class Optimizer:
         self.lr = nonnegative_float(lr, "lr", name, positive=True)
         self.weight_decay = nonnegative_float(weight_decay, "weight_decay", name)
         self.state: dict[Parameter, dict] = {}
+        self._scratch: dict[Parameter, np.ndarray] = {}  # one work array per parameter, not state
 
     @quiet_underflow
     def step(self, parameters: Iterable[Parameter]) -> None:
@@ -34,9 +35,16 @@ class Optimizer:
             grad = p.grad
             if self.weight_decay:
                 grad = grad + self.weight_decay * p.value  # L2 penalty (wd/2)||w||^2
-            self.update(p, grad, self.state.setdefault(p, {}))
+            self.update(p, grad, self.state.setdefault(p, {}), self._scratch_for(p))
 
-    def update(self, p: Parameter, grad: np.ndarray, state: dict) -> None:
+    def _scratch_for(self, p: Parameter) -> np.ndarray:
+        scratch = self._scratch.get(p)
+        if scratch is None or scratch.shape != p.value.shape or scratch.dtype != p.value.dtype:
+            scratch = self._scratch[p] = np.empty_like(p.value)
+        return scratch
+
+    def update(self, p: Parameter, grad: np.ndarray, state: dict, scratch: np.ndarray) -> None:
+        """Update ``p.value`` in place from ``grad``; ``state`` persists, ``scratch`` is work space."""
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -71,7 +79,7 @@ class SGD(Optimizer):
             raise ValueError("SGD: expected momentum > 0 with nesterov=True, got momentum=0")
         self.nesterov = bool(nesterov)
 
-    def update(self, p, grad, state):
+    def update(self, p, grad, state, scratch):
         if self.momentum:
             velocity = state.get("velocity")
             if velocity is None:
@@ -80,7 +88,8 @@ class SGD(Optimizer):
                 velocity *= self.momentum
                 velocity += grad
             grad = grad + self.momentum * velocity if self.nesterov else velocity
-        p.value -= self.lr * grad
+        np.multiply(grad, self.lr, out=scratch)
+        p.value -= scratch
 
     def get_config(self):
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov, "weight_decay": self.weight_decay}
@@ -107,19 +116,24 @@ class RMSprop(Optimizer):
         if self.alpha >= 1 or self.momentum >= 1:
             raise ValueError(f"RMSprop: expected alpha and momentum in [0, 1), got {alpha!r} and {momentum!r}")
 
-    def update(self, p, grad, state):
+    def update(self, p, grad, state, scratch):
         square_avg = state.get("square_avg")
         if square_avg is None:
             square_avg = state["square_avg"] = np.zeros_like(p.value)
         square_avg *= self.alpha
-        square_avg += (1 - self.alpha) * grad * grad
-        step = grad / (np.sqrt(square_avg) + self.eps)
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1 - self.alpha
+        square_avg += scratch  # s = alpha s + (1 - alpha) g^2
+        np.sqrt(square_avg, out=scratch)
+        scratch += self.eps
+        np.divide(grad, scratch, out=scratch)  # u = g / (sqrt(s) + eps)
         if self.momentum:
             velocity = state.setdefault("velocity", np.zeros_like(p.value))
             velocity *= self.momentum
-            velocity += step
-            step = velocity
-        p.value -= self.lr * step
+            velocity += scratch
+            scratch[...] = velocity
+        scratch *= self.lr
+        p.value -= scratch
 
     def get_config(self):
         return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps, "momentum": self.momentum, "weight_decay": self.weight_decay}
@@ -150,21 +164,26 @@ class Adam(Optimizer):
         self.betas = (beta1, beta2)
         self.eps = nonnegative_float(eps, "eps", "Adam", positive=True)
 
-    def update(self, p, grad, state):
+    def update(self, p, grad, state, scratch):
         beta1, beta2 = self.betas
         if not state:
             state.update(step=0, m=np.zeros_like(p.value), v=np.zeros_like(p.value))
         state["step"] += 1
         t, m, v = state["step"], state["m"], state["v"]
+        # Python floats for the scalars keep float32 arrays float32.
         m *= beta1
-        m += (1 - beta1) * grad
+        np.multiply(grad, 1 - beta1, out=scratch)
+        m += scratch  # m = beta1 m + (1 - beta1) g
         v *= beta2
-        v += (1 - beta2) * grad * grad
-        step_size = self.lr / (1 - beta1**t)
-        denom = np.sqrt(v)
-        denom /= math.sqrt(1 - beta2**t)  # a Python float keeps float32 arrays float32
-        denom += self.eps
-        p.value -= step_size * (m / denom)
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1 - beta2
+        v += scratch  # v = beta2 v + (1 - beta2) g^2
+        np.sqrt(v, out=scratch)
+        scratch *= 1 / math.sqrt(1 - beta2**t)
+        scratch += self.eps  # sqrt(v) / sqrt(1 - beta2^t) + eps
+        np.divide(m, scratch, out=scratch)
+        scratch *= self.lr / (1 - beta1**t)
+        p.value -= scratch
 
     def get_config(self):
         return {"lr": self.lr, "betas": self.betas, "eps": self.eps, "weight_decay": self.weight_decay}

@@ -8,10 +8,15 @@ import numpy as np
 class Parameter:
     """A trainable array ``value`` and its gradient ``grad``, of one shape and dtype.
 
-    ``grad`` holds dL/d(value), summed over the layer's ``backward`` calls since the last
-    :meth:`zero_grad`: ``backward`` only ever *adds* into it, and optimizers update ``value``
-    in place, so views of either array (for example a :class:`~neurolab.Neuron`'s weights)
-    stay valid for the life of the parameter.
+    ``grad`` holds dL/d(value), summed over the ``backward`` calls since the last
+    :meth:`zero_grad`: ``backward`` only ever *adds* into it (``p.grad += ...``), and
+    optimizers update ``value`` in place, so views of either array stay valid for the life of
+    the parameter.
+
+    ``zero_grad`` does not write zeros at once: it marks the gradient as zero, and the first
+    access to ``grad`` writes them. :meth:`add_matmul` and :meth:`add_sum` add a product or a
+    sum into the gradient without a temporary array, and right after ``zero_grad`` they write
+    the result straight into it: the training loop never spends a pass over memory on zeros.
 
     Parameters
     ----------
@@ -23,7 +28,7 @@ class Parameter:
         zero array.
     """
 
-    __slots__ = ("value", "grad")
+    __slots__ = ("value", "_grad", "_zeroed")
 
     def __init__(self, value: np.ndarray, grad: np.ndarray | None = None) -> None:
         if not isinstance(value, np.ndarray):
@@ -43,7 +48,21 @@ class Parameter:
                 f"got shape {grad.shape} and dtype {grad.dtype}"
             )
         self.value = value
-        self.grad = grad
+        self._grad = grad
+        self._zeroed = False
+
+    @property
+    def grad(self) -> np.ndarray:
+        """dL/d(value), accumulated since the last ``zero_grad``."""
+        if self._zeroed:  # zero_grad deferred the zeros until now
+            self._grad.fill(0)
+            self._zeroed = False
+        return self._grad
+
+    @grad.setter
+    def grad(self, array: np.ndarray) -> None:
+        self._grad = array
+        self._zeroed = False
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -58,8 +77,24 @@ class Parameter:
         return self.value.size
 
     def zero_grad(self) -> None:
-        """Set ``grad`` to zero in place."""
-        self.grad.fill(0)
+        """Make ``grad`` zero (written lazily, on the next access)."""
+        self._zeroed = True
+
+    def add_matmul(self, a: np.ndarray, b: np.ndarray) -> None:
+        """``grad += a @ b``, written into ``grad`` directly when it is zero."""
+        if self._zeroed:
+            np.matmul(a, b, out=self._grad)
+            self._zeroed = False
+        else:
+            self._grad += a @ b
+
+    def add_sum(self, a: np.ndarray, axis: int = 0) -> None:
+        """``grad += a.sum(axis)``, written into ``grad`` directly when it is zero."""
+        if self._zeroed:
+            np.sum(a, axis=axis, out=self._grad)
+            self._zeroed = False
+        else:
+            self._grad += a.sum(axis=axis)
 
     def astype(self, dtype) -> None:
         """Convert ``value`` and ``grad`` to ``dtype`` (new arrays; existing views detach)."""
@@ -68,3 +103,48 @@ class Parameter:
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.value.shape}, dtype={self.value.dtype})"
+
+
+class ParameterRow(Parameter):
+    """Row ``index`` of another parameter, as a parameter: what a neuron view is made of.
+
+    ``value`` and ``grad`` are views of the parent's row (``grad`` through the parent's, so
+    a pending ``zero_grad`` of the layer is honoured), and ``zero_grad`` zeroes just the row.
+    """
+
+    __slots__ = ("parent", "index")
+
+    def __init__(self, parent: Parameter, index: int) -> None:  # no super().__init__: nothing of its own
+        self.parent = parent
+        self.index = index
+
+    @property
+    def value(self) -> np.ndarray:
+        return self.parent.value[self.index, ...]
+
+    @value.setter
+    def value(self, array) -> None:
+        self.parent.value[self.index, ...] = array
+
+    @property
+    def grad(self) -> np.ndarray:
+        return self.parent.grad[self.index, ...]
+
+    @grad.setter
+    def grad(self, array) -> None:
+        self.parent.grad[self.index, ...] = array
+
+    def zero_grad(self) -> None:
+        self.grad.fill(0)
+
+    def add_matmul(self, a, b) -> None:
+        self.grad += a @ b
+
+    def add_sum(self, a, axis: int = 0) -> None:
+        self.grad += a.sum(axis=axis)
+
+    def astype(self, dtype) -> None:
+        raise TypeError("ParameterRow.astype: expected the parent parameter to be converted, got a row; convert the layer")
+
+    def __repr__(self) -> str:
+        return f"ParameterRow(row {self.index} of {self.parent!r})"

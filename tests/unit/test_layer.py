@@ -167,3 +167,29 @@ def test_base_layer_methods_must_be_implemented():
         nl.Layer().forward(np.ones((1, 1)))
     with pytest.raises(NotImplementedError, match="Layer.backward"):
         nl.Layer().backward(np.ones((1, 1)))
+
+
+def test_backward_parameters_skips_input_gradient_but_adds_the_same_gradients():
+    rng = np.random.default_rng(0)
+    x, g = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    full, short = nl.Dense(3, 2, "tanh", rng=0, dtype=np.float64), nl.Dense(3, 2, "tanh", rng=0, dtype=np.float64)
+    full.forward(x)
+    short.forward(x)
+    assert full.backward(g).shape == (4, 3)
+    assert short.backward_parameters(g) is None
+    np.testing.assert_array_equal(short.weight.grad, full.weight.grad)
+    np.testing.assert_array_equal(short.bias.grad, full.bias.grad)
+
+
+def test_subclass_that_rewrites_backward_is_honoured_by_the_shortcut():
+    calls = []
+
+    class Traced(nl.Dense):
+        def backward(self, grad_out):
+            calls.append(grad_out.shape)
+            return super().backward(grad_out)
+
+    layer = Traced(3, 2, rng=0)
+    net = nl.NeuralNetwork([layer, nl.Dense(2, 2, "identity", rng=1)], "cross_entropy")
+    net.fit(np.ones((4, 3), dtype=np.float32), np.array([0, 1, 0, 1]), epochs=1, batch_size=4, verbose=0)
+    assert calls == [(4, 2)]  # fit's first-layer shortcut went through Traced.backward
