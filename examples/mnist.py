@@ -15,7 +15,7 @@ Presets (any option given on the command line overrides the preset's value):
               with cosine decay, batch 256, 18 epochs
     nielsen   784-30-10 sigmoid, quadratic cost (MSE), SGD lr 3.0, batch 10, 30 epochs
               (Nielsen, "Neural Networks and Deep Learning", chapter 1)
-    3b1b      784-16-16-10 sigmoid, MSE, SGD lr 3.0, batch 10, 30 epochs
+    3b1b      784-16-16-10 sigmoid, MSE, SGD lr 1.0, batch 10, 30 epochs
               (the network of 3Blue1Brown's "But what is a neural network?")
 """
 
@@ -36,7 +36,7 @@ PRESETS = {
     "nielsen": dict(hidden="30", activation="sigmoid", dropout=0.0, loss="mse",
                     optimizer="sgd", lr=3.0, momentum=0.0, batch_size=10, epochs=30, cosine=False),
     "3b1b": dict(hidden="16,16", activation="sigmoid", dropout=0.0, loss="mse",
-                 optimizer="sgd", lr=3.0, momentum=0.0, batch_size=10, epochs=30, cosine=False),
+                 optimizer="sgd", lr=1.0, momentum=0.0, batch_size=10, epochs=30, cosine=False),
 }
 
 

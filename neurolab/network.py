@@ -346,6 +346,15 @@ class NeuralNetwork:
         y = self._check_y(y, X, "evaluate")
         return {"loss": self.loss.forward(out, y), "accuracy": self.loss.accuracy(out, y)}
 
+    def explain(self, x, y, layer, neuron: int, *, optimizer=None, top: int = 5):
+        """The backpropagation of one neuron on ``(x, y)``, equation by equation.
+
+        See :func:`neurolab.explain.explain`; ``print`` the returned trace to read it.
+        """
+        from .explain import explain
+
+        return explain(self, x, y, layer, neuron, optimizer=optimizer, top=top)
+
     # -- saving and describing ----------------------------------------------------------
     def save(self, path) -> "Path":
         """Write the network (architecture, parameters, optimizer state) to ``path`` (``.npz``) atomically.

@@ -228,6 +228,22 @@ class Neuron:
             layer.grad_z = np.full(layer.z.shape, np.nan, dtype=layer.dtype)
         layer.grad_z[:, self.index] = delta
 
+    def explain(self, x, y, loss="mse", *, optimizer=None, top: int = 5):
+        """The backpropagation of this standalone neuron as an output unit trained with ``loss``.
+
+        ``y`` holds one target per sample. Returns a :class:`neurolab.explain.NeuronTrace`
+        (BP1, BP3, BP4 on real numbers); for a neuron of a network use ``network.explain``.
+        """
+        from .explain import explain
+        from .network import NeuralNetwork
+
+        if self.layer.out_features != 1:
+            raise TypeError(
+                "Neuron.explain: expected a standalone neuron, got a view of a row of "
+                f"{self.layer!r}; use network.explain(x, y, layer, neuron={self.index})"
+            )
+        return explain(NeuralNetwork([self.layer], loss), x, y, 0, 0, optimizer=optimizer, top=top)
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 
