@@ -11,11 +11,15 @@ softmax.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 
 import numpy as np
 
 from .validation import nonnegative_float
+
+
+_quiet = contextvars.ContextVar("neurolab_quiet_underflow", default=False)
 
 
 def quiet_underflow(function):
@@ -24,8 +28,14 @@ def quiet_underflow(function):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        with np.errstate(under="ignore"):  # a fresh context per call: safe when nested
+        if _quiet.get():  # already inside (fit calls many of these per batch): no new context
             return function(*args, **kwargs)
+        token = _quiet.set(True)
+        try:
+            with np.errstate(under="ignore"):  # a fresh context per call: safe when nested
+                return function(*args, **kwargs)
+        finally:
+            _quiet.reset(token)
 
     return wrapper
 

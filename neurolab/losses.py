@@ -36,7 +36,14 @@ class Loss:
         self._cache = None
         self.target = None  # the last forward pass's target, as check_target returned it
 
+    @quiet_underflow
     def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
+        """Return the loss ``L`` (a float) of ``prediction (N, K)`` against ``target``; cache for ``backward``."""
+        prediction = self._prediction(prediction, "forward")
+        return self._forward(prediction, self.check_target(target, prediction.shape[1], prediction.shape[0]))
+
+    def _forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
+        """``forward`` for a prediction and a target already checked (``fit`` checks ``y`` once)."""
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:
@@ -65,11 +72,6 @@ class Loss:
     def check_target(self, target, n_outputs: int, n_samples: int | None = None) -> np.ndarray:
         """Validate ``target`` for outputs of width ``n_outputs``; return it as this loss uses it."""
         raise NotImplementedError
-
-    def _begin(self, prediction, target) -> tuple[np.ndarray, np.ndarray]:
-        prediction = self._prediction(prediction, "forward")
-        self.target = self.check_target(target, prediction.shape[1], prediction.shape[0])
-        return prediction, self.target
 
     def _prediction(self, prediction, method: str) -> np.ndarray:
         prediction = np.asarray(prediction)
@@ -139,9 +141,9 @@ class MSE(Loss):
         return target
 
     @quiet_underflow
-    def forward(self, prediction, target):
+    def _forward(self, prediction, target):
         """Return ``L = sum((y_hat - y)^2) / (2N)``."""
-        prediction, target = self._begin(prediction, target)
+        self.target = target
         diff = prediction - target.astype(prediction.dtype, copy=False)
         self._cache = diff
         return float(0.5 * np.sum(diff * diff) / prediction.shape[0])
@@ -157,7 +159,7 @@ class MSE(Loss):
     def _accuracy(self, prediction, target):
         if prediction.shape[1] == 1:
             return float("nan")
-        return float(np.mean(prediction.argmax(axis=1) == target.argmax(axis=1)))
+        return np.count_nonzero(prediction.argmax(axis=1) == target.argmax(axis=1)) / len(prediction)
 
 
 class CrossEntropy(Loss):
@@ -196,9 +198,10 @@ class CrossEntropy(Loss):
         return target
 
     @quiet_underflow
-    def forward(self, prediction, target):
+    def _forward(self, prediction, target):
         """Return ``L = -(1/N) sum_n log softmax(z_n)[y_n]``."""
-        z, y = self._begin(prediction, target)
+        z, y = prediction, target
+        self.target = target
         shifted = z - z.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
@@ -236,7 +239,7 @@ class CrossEntropy(Loss):
 
     def _accuracy(self, prediction, target):
         labels = target if target.ndim == 1 else target.argmax(axis=1)
-        return float(np.mean(prediction.argmax(axis=1) == labels))
+        return np.count_nonzero(prediction.argmax(axis=1) == labels) / len(prediction)
 
 
 class BinaryCrossEntropy(Loss):
@@ -269,9 +272,10 @@ class BinaryCrossEntropy(Loss):
         return target
 
     @quiet_underflow
-    def forward(self, prediction, target):
+    def _forward(self, prediction, target):
         """Return ``L = (1/N) sum(max(z, 0) - y z + log1p(exp(-|z|)))``."""
-        z, y = self._begin(prediction, target)
+        z, y = prediction, target
+        self.target = target
         y = y.astype(z.dtype, copy=False)
         loss = np.sum(np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))) / z.shape[0]
         self._cache = (z, y)
@@ -297,7 +301,7 @@ class BinaryCrossEntropy(Loss):
         return decided[:, 0] if prediction.shape[1] == 1 else decided
 
     def _accuracy(self, prediction, target):
-        return float(np.mean((prediction > 0) == (target > 0.5)))
+        return np.count_nonzero((prediction > 0) == (target > 0.5)) / prediction.size
 
 
 LOSSES = {cls.name: cls for cls in (MSE, CrossEntropy, BinaryCrossEntropy)}

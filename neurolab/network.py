@@ -268,7 +268,7 @@ class NeuralNetwork:
             index = order[start : start + batch_size]
             y_batch = y[index]
             out = self._forward(X[index])
-            loss = self.loss.forward(out, y_batch)
+            loss = self.loss._forward(out, y_batch)  # y was checked once by fit
             if not np.isfinite(loss):
                 for p, value in zip(params, snapshot):
                     p.value[...] = value
@@ -277,7 +277,8 @@ class NeuralNetwork:
                     f"batch {batch}; the weights from the start of epoch {epoch} were restored. "
                     f"Try a smaller learning rate (now {getattr(optimizer, 'lr', '?')})"
                 )
-            self.zero_grad()
+            for p in params:  # zero_grad, without walking the layers each batch
+                p.zero_grad()
             self._backward_parameters(self.loss.backward(), first)
             optimizer.step(params)
             seen += len(index)
@@ -422,8 +423,7 @@ class NeuralNetwork:
         if y.ndim == 0 or y.shape[0] != X.shape[0]:
             raise ValueError(f"{where}: expected as many targets as samples ({X.shape[0]}), got y of shape {y.shape}")
         n_outputs = self._outputs(X[:1], 1).shape[1]  # in evaluation mode: no dropout draws
-        self.loss.check_target(y, n_outputs, X.shape[0])  # the whole of y once, before any batch
-        return y
+        return self.loss.check_target(y, n_outputs, X.shape[0])  # all of y once, as the loss uses it
 
     def __repr__(self) -> str:
         inner = "".join(f"\n  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
