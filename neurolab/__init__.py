@@ -5,12 +5,13 @@
 ...                        loss="binary_cross_entropy")
 
 Modules: ``activations``, ``losses``, ``init``, ``optim``, ``callbacks``, ``datasets``, ``io``,
-``gradcheck`` and ``testing`` (needs Hypothesis; imported on first use); the classes
+``metrics``, ``analysis``, ``gradcheck``, and ``testing`` (needs Hypothesis) and ``plots`` (needs
+matplotlib), imported on first use; the classes
 ``Parameter``, ``Layer``, ``Dense``, ``Dropout``, ``Rescale``, ``Neuron`` and ``NeuralNetwork``;
 ``load`` and ``register_layer`` for saved models.
 """
 
-from . import activations, callbacks, datasets, gradcheck, init, io, losses, metrics, optim
+from . import activations, analysis, callbacks, datasets, gradcheck, init, io, losses, metrics, optim
 from .io import ModelFileError, load, register_layer
 from .layer import Dense, Dropout, Layer, Rescale
 from .network import NeuralNetwork
@@ -21,11 +22,12 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # neurolab.testing needs Hypothesis, an optional dependency: import it on first use.
-    if name == "testing":
+    # neurolab.testing needs Hypothesis and neurolab.plots matplotlib, optional dependencies:
+    # import them on first use.
+    if name in ("testing", "plots"):
         import importlib
 
-        return importlib.import_module(".testing", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'neurolab' has no attribute {name!r}")
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "Parameter",
     "Rescale",
     "activations",
+    "analysis",
     "callbacks",
     "datasets",
     "gradcheck",

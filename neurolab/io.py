@@ -7,7 +7,9 @@ The file holds
   class and settings;
 * ``layers/<i>/<name>``: the value of parameter ``name`` of layer ``i``;
 * ``optimizer/<j>/<key>``: the optimizer's state arrays for the ``j``-th parameter of
-  ``network.parameters()`` (so training can resume where it stopped).
+  ``network.parameters()``; with the states of the random generators (the shuffling one
+  ``fit`` keeps, and a layer's ``rng`` such as Dropout's) in the description, training
+  resumes exactly where it stopped.
 
 It is written to a temporary file in the target directory and renamed over the target only
 when complete, so an interrupted save leaves the previous file intact. It is read with
@@ -62,14 +64,53 @@ for _cls in (Dense, Dropout, Rescale):
     register_layer(_cls)
 
 
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+
+
+def _rng_state(generator) -> dict | None:
+    """A Generator's state as JSON data (arrays as lists), or None."""
+    if not isinstance(generator, np.random.Generator):
+        return None
+    state = generator.bit_generator.state
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value.tolist() if isinstance(value, np.ndarray) else value
+
+    return plain(state)
+
+
+def _restore_rng(state, fail) -> np.random.Generator:
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in _BIT_GENERATORS:
+        raise fail(f"a random generator state of unknown kind {name!r} (known: {list(_BIT_GENERATORS)})")
+    bit_generator = getattr(np.random, name)()
+    try:
+        if name == "MT19937":
+            state = {**state, "state": {**state["state"], "key": np.asarray(state["state"]["key"], dtype=np.uint32)}}
+        bit_generator.state = state
+    except (KeyError, TypeError, ValueError) as error:
+        raise fail(f"an unreadable {name} generator state ({error})") from None
+    return np.random.Generator(bit_generator)
+
+
 def _describe(network) -> dict:
     optimizer = network.optimizer
+    layers = []
+    for layer in network.layers:
+        spec = {"class": type(layer).__name__, "config": layer.get_config()}
+        rng = _rng_state(getattr(layer, "rng", None))  # e.g. Dropout's masks continue where they were
+        if rng is not None:
+            spec["rng"] = rng
+        layers.append(spec)
     return {
         "format": FORMAT,
         "version": VERSION,
-        "layers": [{"class": type(layer).__name__, "config": layer.get_config()} for layer in network.layers],
+        "layers": layers,
         "loss": type(network.loss).__name__,
         "optimizer": None if optimizer is None else {"class": type(optimizer).__name__, "config": optimizer.get_config()},
+        "shuffle_rng": _rng_state(network.shuffle_rng),
     }
 
 
@@ -103,16 +144,21 @@ def save(network, path) -> Path:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"{where}: expected an existing directory for '{path}', got none at '{directory}'")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise type(error)(f"{where}: expected a writable directory for '{path}', got {error}") from error
     try:
         with os.fdopen(fd, "wb") as file:
             np.savez(file, **arrays)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        os.replace(tmp, path)  # atomic: readers see the old file or the new one, never half
+    except BaseException as error:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(error, OSError):
+            raise type(error)(f"{where}: could not write '{path}' ({error}); the previous file is unchanged") from error
         raise
     return path
 
@@ -176,6 +222,8 @@ def load(path):
             layer = cls(**spec.get("config", {}))
         except (TypeError, ValueError) as error:
             raise fail(f"a config that {name} refuses for layers[{i}] ({error})") from None
+        if spec.get("rng") is not None:
+            layer.rng = _restore_rng(spec["rng"], fail)
         for pname, p in layer.named_parameters():
             key = f"layers/{i}/{pname}"
             if key not in arrays:
@@ -197,6 +245,8 @@ def load(path):
     except (TypeError, ValueError) as error:
         raise fail(f"an architecture neurolab refuses ({error})") from None
 
+    if meta.get("shuffle_rng") is not None:
+        network.shuffle_rng = _restore_rng(meta["shuffle_rng"], fail)
     optimizer_spec = meta.get("optimizer")
     if optimizer_spec is not None:
         network.optimizer = _load_optimizer(optimizer_spec, network, arrays, fail)

@@ -244,6 +244,7 @@ class Dense(Layer):
         self._clear_cache()
         return self
 
+    @_activations.quiet_underflow
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return ``A = f(X @ W.T + b)`` of shape ``(N, out_features)`` for ``x`` of shape ``(N, in_features)``."""
         x = self._check_input(x, "forward")
@@ -264,6 +265,7 @@ class Dense(Layer):
             return
         self._backward(grad_out, "backward_parameters", input_grad=False)
 
+    @_activations.quiet_underflow
     def _backward(self, grad_out: np.ndarray, method: str, input_grad: bool):
         if self.z is None:
             raise RuntimeError(f"{self!r}.{method}: expected a forward pass first, got none")
@@ -337,6 +339,7 @@ class Dropout(Layer):
         self.rng = as_generator(rng, "Dropout")
         self.mask = None
 
+    @_activations.quiet_underflow
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return ``X * M`` in training mode, ``X`` in evaluation mode."""
         if not self.training or self.p == 0:
@@ -348,6 +351,7 @@ class Dropout(Layer):
         self.mask *= 1 / (1 - self.p)
         return x * self.mask
 
+    @_activations.quiet_underflow
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Return ``dX = dY * M`` (``dY`` in evaluation mode)."""
         return grad_out if self.mask is None else grad_out * self.mask
@@ -383,12 +387,14 @@ class Rescale(Layer):
         self.offset = float(offset)
         self.dtype = float_dtype(dtype, "Rescale")
 
+    @_activations.quiet_underflow
     def forward(self, x: np.ndarray) -> np.ndarray:
         y = np.multiply(x, self.scale, dtype=self.dtype)
         if self.offset:
             y += self.offset
         return y
 
+    @_activations.quiet_underflow
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return grad_out * self.scale
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from . import losses as _losses
@@ -69,6 +71,7 @@ class NeuralNetwork:
                 f"applies {squashing} itself, stably)"
             )
         self.optimizer = None
+        self.shuffle_rng: np.random.Generator | None = None  # the Generator of the last fit's shuffling
         self._input_shapes: list[tuple[int, ...]] = []
 
     # -- parameters ---------------------------------------------------------------------
@@ -185,7 +188,9 @@ class NeuralNetwork:
         shuffle : bool
             Visit the samples in a new random order each epoch.
         rng : None, int or numpy.random.Generator
-            Source of the shuffling order.
+            Source of the shuffling order. None continues the Generator of the previous
+            ``fit`` (saved with the network, so a resumed run shuffles as an uninterrupted
+            one would), or starts a fresh unseeded one.
         validation_data : (X_val, y_val), optional
             Evaluated after each epoch (in evaluation mode) into ``val_loss`` and ``val_accuracy``.
         validation_split : float in [0, 1)
@@ -207,8 +212,12 @@ class NeuralNetwork:
         Raises
         ------
         FloatingPointError
-            When the loss stops being finite. The weights are restored to those at the start
-            of that epoch, the last ones known to give a finite loss.
+            When the loss stops being finite. The weights and the optimizer's state are
+            restored to those at the start of that epoch, the last ones known to give a
+            finite loss.
+        KeyboardInterrupt
+            Passed on after the layers' modes are restored and ``on_train_end`` has run; the
+            network is usable (and can be saved) as it stands.
         """
         from .callbacks import ProgressBar
 
@@ -226,7 +235,11 @@ class NeuralNetwork:
             self.optimizer = _optim.get(optimizer)
         elif self.optimizer is None:
             self.optimizer = _optim.Adam()
-        gen = as_generator(rng, "NeuralNetwork.fit")
+        if rng is not None:
+            self.shuffle_rng = as_generator(rng, "NeuralNetwork.fit")
+        elif self.shuffle_rng is None:
+            self.shuffle_rng = np.random.default_rng()
+        gen = self.shuffle_rng  # kept (and saved) so that a later fit continues the same stream
 
         n = X.shape[0]
         self._batches_per_epoch = -(-n // batch_size)
@@ -259,7 +272,8 @@ class NeuralNetwork:
     def _train_epoch(self, X, y, epoch, batch_size, shuffle, gen, callbacks) -> dict:
         """One pass over (X, y) in training mode; return the epoch's logs."""
         optimizer, params, first = self.optimizer, self.parameters(), self._first_trainable()
-        snapshot = [p.value.copy() for p in params]
+        snapshot = [p.value.copy() for p in params]  # the last weights known good, once per epoch
+        optimizer_snapshot = {p: copy.deepcopy(state) for p, state in optimizer.state.items()}  # values only: keys stay the parameters
         n = X.shape[0]
         order = gen.permutation(n) if shuffle else np.arange(n)
         self.train()
@@ -272,9 +286,12 @@ class NeuralNetwork:
             if not np.isfinite(loss):
                 for p, value in zip(params, snapshot):
                     p.value[...] = value
+                optimizer.state.clear()
+                optimizer.state.update(optimizer_snapshot)
                 raise FloatingPointError(
                     f"NeuralNetwork.fit: expected a finite loss, got {loss} at epoch {epoch}, "
-                    f"batch {batch}; the weights from the start of epoch {epoch} were restored. "
+                    f"batch {batch}; the weights and optimizer state from the start of epoch {epoch} "
+                    "were restored. "
                     f"Try a smaller learning rate (now {getattr(optimizer, 'lr', '?')})"
                 )
             for p in params:  # zero_grad, without walking the layers each batch
@@ -381,8 +398,6 @@ class NeuralNetwork:
         the first layer's ``in_features``, else the width of the last batch the network saw;
         without any of them, shapes show as "?".
         """
-        import copy
-
         width = input_features or getattr(self.layers[0], "in_features", None)
         if width is None and self._input_shapes:
             width = self._input_shapes[0][1]

@@ -1,0 +1,797 @@
+"""Training speed of neurolab against a hand-written NumPy reference and PyTorch, on MNIST.
+
+Every case trains the same network, the reference MLP::
+
+    784-256-128-10, ReLU, softmax cross-entropy from logits, float32,
+    batch 128, SGD lr 0.05 momentum 0.9, MNIST (60,000 training images kept as uint8)
+
+Cases (``--cases``, comma-separated; default all):
+
+=============  ==================================================================================
+``numpy``      a NumPy reference written for speed: preallocated buffers, ``out=`` everywhere,
+               float32 end to end, no dL/dX for the first layer. The base of the ratios.
+``neurolab``   ``net.fit(x, y, epochs=1, ...)`` once per epoch, the dataset kept uint8 behind
+               ``Rescale(1 / 255)``.
+``torch``      ``nn.Sequential`` + ``CrossEntropyLoss`` + ``torch.optim.SGD``, 2 threads (needs
+               ``pip install torch==2.13.0``; torch is never a neurolab dependency).
+``floor``      only the eight matrix products of an epoch (forward and backward, same shapes,
+               float32): the least time any NumPy implementation of this network can take.
+``views``      ``neurolab`` with a callback that reads neuron views (weights, z, a, delta,
+               grad_weights of three neurons) after every batch: study features should cost
+               nothing, so its ratio to ``neurolab`` should be about 1.00.
+``neuron-vec`` a small 784-16-16-10 network trained with ``fit`` on the first ``--subset``
+               images (default 6,000), times scaled to a 60,000-image epoch.
+``neuron``     the same small network run neuron by neuron: every ``layer.neurons[j].forward``,
+               every ``neurons[j].backward`` (their dL/dx summed), then the optimizer step.
+               Its ratio is to ``neuron-vec``.
+=============  ==================================================================================
+
+How it measures: each (case, round) runs in a fresh process (this script with ``--worker``),
+which prints one JSON line: the seconds of each epoch, the final test accuracy and the peak
+RSS. Round ``r`` runs every case once, in an order rotated by ``r``, with seed ``seed + r``.
+A process's time is the median of its epochs 2..E (epoch 1 is warm-up; with one epoch, that
+epoch). The ratio of a case is computed per round, against its reference measured in the same
+round, so slow spells of a busy machine hit both sides; the table gives the median ratio over
+rounds with its range, and ``fastest``: the case's fastest epoch (2..E, over all rounds) over
+the reference's, a second estimate that noise, which only ever adds time, disturbs less.
+``--json PATH`` keeps the raw results; ``--report PATH`` prints their table again.
+
+Reproduce (from the repository root; the first two lines once)::
+
+    python3 -m venv .venv && .venv/bin/pip install -e .
+    .venv/bin/pip install torch==2.13.0        # optional, exactly this version
+    NEUROLAB_DATA=../shared/data/mnist .venv/bin/python benchmarks/train_speed.py
+    NEUROLAB_DATA=../shared/data/mnist .venv/bin/python benchmarks/train_speed.py --quick
+    NEUROLAB_DATA=../shared/data/mnist .venv/bin/python benchmarks/train_speed.py \\
+        --rounds 5 --epochs 3 --cases numpy,neurolab --json results.json
+
+Profile one worker's training (top functions by own time, on stderr)::
+
+    NEUROLAB_DATA=../shared/data/mnist .venv/bin/python benchmarks/train_speed.py \\
+        --worker neurolab --epochs 2 --profile 15
+
+Threads are left as they are (``--threads N`` sets ``OMP/OPENBLAS/MKL_NUM_THREADS`` in the
+workers); ``OMP_NUM_THREADS`` and ``OPENBLAS_NUM_THREADS`` are printed when set.
+
+A busy machine: the driver measures, from ``/proc/stat``, how many cores other processes kept
+busy during each run. On 2 cores, a multithreaded BLAS whose second core is taken by another
+process can become ~50x slower (each small matrix product waits a scheduler time slice), which
+no pairing corrects. So before each run the driver waits (``--wait-idle``, default 120 s) for
+the machine to be idle, re-runs a disturbed run (``--retries``, default 2), and the table ends
+with a warning when runs were still shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SIZES = (784, 256, 128, 10)
+SMALL_SIZES = (784, 16, 16, 10)
+BATCH = 128
+LR = 0.05
+MOMENTUM = 0.9
+TORCH_VERSION = "2.13.0"
+INSTALL_TORCH = f"pip install torch=={TORCH_VERSION}"
+BUSY_LIMIT = 0.1  # cores used by other processes above which a run counts as disturbed
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+# case -> (row label, reference case of its ratio)
+CASES = {
+    "numpy": ("numpy reference", "numpy"),
+    "neurolab": ("neurolab", "numpy"),
+    "torch": ("torch (CPU)", "numpy"),
+    "floor": ("matmul floor (GEMMs only)", "numpy"),
+    "views": ("neurolab + neuron views read each batch", "neurolab"),
+    "neuron-vec": ("neurolab 784-16-16-10, fit", "neuron-vec"),
+    "neuron": ("per-neuron 784-16-16-10", "neuron-vec"),
+}
+
+
+# -- data -------------------------------------------------------------------------------------
+def load_data():
+    """MNIST as uint8 images (N, 784) and uint8 labels (N,), from ``$NEUROLAB_DATA`` or the cache."""
+    import neurolab as nl
+
+    return nl.datasets.load_mnist()
+
+
+def batch_sizes(n: int, batch: int = BATCH) -> list[int]:
+    """Sizes of the batches of an epoch over n samples: full ones, then the remainder."""
+    return [min(batch, n - start) for start in range(0, n, batch)]
+
+
+# -- the NumPy reference ----------------------------------------------------------------------
+def he_normal(rng: np.random.Generator, out_features: int, in_features: int) -> np.ndarray:
+    """N(0, 2 / in_features) weights of shape (out, in), drawn directly in float32."""
+    w = rng.standard_normal((out_features, in_features), dtype=np.float32)
+    w *= np.float32(np.sqrt(2.0 / in_features))
+    return w
+
+
+def numpy_predict(images: np.ndarray, weights, biases, batch: int = 1024) -> np.ndarray:
+    """Predicted classes of uint8 images (N, 784), 1024 at a time (for the test set; not timed)."""
+    labels = []
+    for start in range(0, images.shape[0], batch):
+        h = images[start : start + batch].astype(np.float32) * np.float32(1 / 255)
+        for i, (w, b) in enumerate(zip(weights, biases)):
+            h = h @ w.T + b
+            if i < len(weights) - 1:
+                np.maximum(h, 0, out=h)
+        labels.append(h.argmax(axis=1))
+    return np.concatenate(labels)
+
+
+def worker_numpy(data, epochs: int, seed: int, **_) -> dict:
+    """Train the reference MLP with hand-written NumPy; every array is float32 and preallocated.
+
+    Per batch of m rows (views ``[:m]`` of the buffers; the last batch has 96)::
+
+        X  = take(images, idx) * (1/255)            (m, 784)
+        H1 = relu(X @ W1.T + b1)                    (m, 256)
+        H2 = relu(H1 @ W2.T + b2)                   (m, 128)
+        Z3 = H2 @ W3.T + b3                         (m, 10)
+        G3 = (softmax(Z3) - onehot(y)) / m          (m, 10)    dL/dZ3
+        dW3 = G3.T @ H2,  db3 = G3.sum(0)
+        G2 = (G3 @ W3) * (H2 > 0)                   (m, 128)
+        dW2 = G2.T @ H1,  db2 = G2.sum(0)
+        G1 = (G2 @ W2) * (H1 > 0)                   (m, 256)
+        dW1 = G1.T @ X,   db1 = G1.sum(0)           (no dL/dX: nothing needs it)
+        v = momentum * v + g  (v = g on the first step);  w -= lr * v      (torch's rule)
+    """
+    (images, labels), (test_images, test_labels) = data
+    n = images.shape[0]
+    rng = np.random.default_rng(seed)
+    f32 = np.float32
+    weights = [he_normal(rng, SIZES[i + 1], SIZES[i]) for i in range(3)]
+    biases = [np.zeros(SIZES[i + 1], dtype=f32) for i in range(3)]
+    params = weights + biases
+    grads = [np.empty_like(p) for p in params]
+    velocities = [np.zeros_like(p) for p in params]
+    w1, w2, w3 = weights
+    b1, b2, b3 = biases
+    dw1, dw2, dw3, db1, db2, db3 = grads
+
+    x_u8 = np.empty((BATCH, SIZES[0]), dtype=np.uint8)
+    y_u8 = np.empty(BATCH, dtype=np.uint8)
+    x = np.empty((BATCH, SIZES[0]), dtype=f32)
+    h1 = np.empty((BATCH, SIZES[1]), dtype=f32)
+    h2 = np.empty((BATCH, SIZES[2]), dtype=f32)
+    z3 = np.empty((BATCH, SIZES[3]), dtype=f32)
+    g3 = np.empty((BATCH, SIZES[3]), dtype=f32)  # softmax, then dL/dZ3 in place
+    g2 = np.empty((BATCH, SIZES[2]), dtype=f32)
+    g1 = np.empty((BATCH, SIZES[1]), dtype=f32)
+    mask2 = np.empty((BATCH, SIZES[2]), dtype=bool)
+    mask1 = np.empty((BATCH, SIZES[1]), dtype=bool)
+    row_max = np.empty((BATCH, 1), dtype=f32)
+    row_sum = np.empty((BATCH, 1), dtype=f32)
+    rows = np.arange(BATCH)
+    scale, lr, momentum = f32(1 / 255), f32(LR), f32(MOMENTUM)
+
+    epoch_s, first_step = [], True
+    for _ in range(epochs):
+        start_time = time.perf_counter()
+        order = rng.permutation(n)
+        loss_sum, correct = 0.0, 0
+        for start in range(0, n, BATCH):
+            idx = order[start : start + BATCH]
+            m = idx.shape[0]
+            xb_u8, yb, xb = x_u8[:m], y_u8[:m], x[:m]
+            a1, a2, z, g, d2, d1 = h1[:m], h2[:m], z3[:m], g3[:m], g2[:m], g1[:m]
+            np.take(images, idx, axis=0, out=xb_u8, mode="clip")  # "raise" + out= would copy twice
+            np.take(labels, idx, out=yb, mode="clip")
+            np.multiply(xb_u8, scale, out=xb, dtype=f32)
+            # forward
+            np.matmul(xb, w1.T, out=a1)
+            a1 += b1
+            np.maximum(a1, 0, out=a1)
+            np.matmul(a1, w2.T, out=a2)
+            a2 += b2
+            np.maximum(a2, 0, out=a2)
+            np.matmul(a2, w3.T, out=z)
+            z += b3
+            # softmax cross-entropy, stable: shift by the row maximum
+            np.max(z, axis=1, keepdims=True, out=row_max[:m])
+            np.subtract(z, row_max[:m], out=g)
+            picked = g[rows[:m], yb]  # shifted logit of the true class (m,)
+            np.exp(g, out=g)
+            np.sum(g, axis=1, keepdims=True, out=row_sum[:m])
+            loss_sum += float(np.log(row_sum[:m]).sum() - picked.sum())
+            correct += int(np.count_nonzero(z.argmax(axis=1) == yb))
+            np.divide(g, row_sum[:m], out=g)
+            g[rows[:m], yb] -= 1
+            g *= f32(1 / m)
+            # backward
+            np.matmul(g.T, a2, out=dw3)
+            np.sum(g, axis=0, out=db3)
+            np.matmul(g, w3, out=d2)
+            np.greater(a2, 0, out=mask2[:m])
+            np.multiply(d2, mask2[:m], out=d2)
+            np.matmul(d2.T, a1, out=dw2)
+            np.sum(d2, axis=0, out=db2)
+            np.matmul(d2, w2, out=d1)
+            np.greater(a1, 0, out=mask1[:m])
+            np.multiply(d1, mask1[:m], out=d1)
+            np.matmul(d1.T, xb, out=dw1)
+            np.sum(d1, axis=0, out=db1)
+            # SGD with momentum, as torch.optim.SGD
+            for p, grad, v in zip(params, grads, velocities):
+                if first_step:
+                    np.copyto(v, grad)
+                else:
+                    v *= momentum
+                    v += grad
+                np.multiply(v, lr, out=grad)  # the gradient buffer is free until the next batch
+                p -= grad
+            first_step = False
+        epoch_s.append(time.perf_counter() - start_time)
+
+    arrays = params + grads + velocities + [x, h1, h2, z3, g3, g2, g1]
+    dtypes = sorted({a.dtype.name for a in arrays})
+    if dtypes != ["float32"]:
+        raise AssertionError(f"numpy reference: expected only float32 arrays, got {dtypes}")
+    return {
+        "epoch_s": epoch_s,
+        "train_loss": loss_sum / n,
+        "train_acc": correct / n,
+        "test_acc": float(np.mean(numpy_predict(test_images, weights, biases) == test_labels)),
+    }
+
+
+# -- the GEMM floor ---------------------------------------------------------------------------
+def worker_floor(data, epochs: int, seed: int, **_) -> dict:
+    """Time only the eight matrix products of each epoch (random float32 operands, ``out=``).
+
+    Forward ``X @ W1.T``, ``H1 @ W2.T``, ``H2 @ W3.T``; backward ``G3.T @ H2``, ``G3 @ W3``,
+    ``G2.T @ H1``, ``G2 @ W2``, ``G1.T @ X``, for every batch size of an epoch.
+    """
+    (images, _labels), _test = data
+    rng = np.random.default_rng(seed)
+    f32 = np.float32
+
+    def rand(*shape):
+        return rng.standard_normal(shape, dtype=f32)
+
+    w1, w2, w3 = (rand(SIZES[i + 1], SIZES[i]) for i in range(3))
+    x, h1, h2 = rand(BATCH, SIZES[0]), rand(BATCH, SIZES[1]), rand(BATCH, SIZES[2])
+    z3, g3 = rand(BATCH, SIZES[3]), rand(BATCH, SIZES[3])
+    g2, g1 = rand(BATCH, SIZES[2]), rand(BATCH, SIZES[1])
+    dw1, dw2, dw3 = np.empty_like(w1), np.empty_like(w2), np.empty_like(w3)
+    sizes = batch_sizes(images.shape[0])
+    epoch_s = []
+    for _ in range(epochs):
+        start_time = time.perf_counter()
+        for m in sizes:
+            np.matmul(x[:m], w1.T, out=h1[:m])
+            np.matmul(h1[:m], w2.T, out=h2[:m])
+            np.matmul(h2[:m], w3.T, out=z3[:m])
+            np.matmul(g3[:m].T, h2[:m], out=dw3)
+            np.matmul(g3[:m], w3, out=g2[:m])
+            np.matmul(g2[:m].T, h1[:m], out=dw2)
+            np.matmul(g2[:m], w2, out=g1[:m])
+            np.matmul(g1[:m].T, x[:m], out=dw1)
+        epoch_s.append(time.perf_counter() - start_time)
+    return {"epoch_s": epoch_s, "test_acc": None}
+
+
+# -- neurolab ---------------------------------------------------------------------------------
+def neurolab_net(sizes, seed: int):
+    """``Rescale(1/255)`` then Dense layers of ``sizes`` (ReLU, identity last), cross-entropy."""
+    import neurolab as nl
+
+    init_rng = np.random.default_rng(seed)
+    layers = [nl.Rescale(1 / 255)]
+    for i in range(len(sizes) - 1):
+        activation = "relu" if i < len(sizes) - 2 else "identity"
+        layers.append(nl.Dense(sizes[i], sizes[i + 1], activation, rng=init_rng))
+    return nl.NeuralNetwork(layers, "cross_entropy")
+
+
+def fit_epochs(net, images, labels, epochs: int, seed: int, callbacks=()) -> dict:
+    """Call ``net.fit`` once per epoch (same optimizer and shuffling generator); time each call."""
+    import neurolab as nl
+
+    optimizer = nl.optim.SGD(lr=LR, momentum=MOMENTUM)
+    shuffle_rng = np.random.default_rng(seed + 10_000)
+    epoch_s, history = [], None
+    for _ in range(epochs):
+        start_time = time.perf_counter()
+        history = net.fit(
+            images, labels, epochs=1, batch_size=BATCH, optimizer=optimizer,
+            rng=shuffle_rng, callbacks=callbacks, verbose=0,
+        )
+        epoch_s.append(time.perf_counter() - start_time)
+    return {"epoch_s": epoch_s, "train_loss": history["loss"][-1], "train_acc": history["accuracy"][-1]}
+
+
+def worker_neurolab(data, epochs: int, seed: int, **_) -> dict:
+    (images, labels), (test_images, test_labels) = data
+    net = neurolab_net(SIZES, seed)
+    result = fit_epochs(net, images, labels, epochs, seed)
+    result["test_acc"] = net.evaluate(test_images, test_labels)["accuracy"]
+    return result
+
+
+def worker_views(data, epochs: int, seed: int, **_) -> dict:
+    """``worker_neurolab`` with a callback reading neuron views of the first Dense layer each batch."""
+    import neurolab as nl
+
+    class ReadNeurons(nl.callbacks.Callback):
+        """After every batch, read weights, z, a, delta and grad_weights of a few neurons."""
+
+        def __init__(self, layer: int, neurons) -> None:
+            self.layer, self.neurons, self.total = layer, neurons, 0.0
+
+        def on_batch_end(self, network, batch, logs):
+            for j in self.neurons:
+                neuron = network.layers[self.layer].neurons[j]
+                views = (neuron.weights, neuron.z, neuron.a, neuron.delta, neuron.grad_weights)
+                self.total += sum(float(view[0]) for view in views)  # touch one value of each
+
+    (images, labels), (test_images, test_labels) = data
+    net = neurolab_net(SIZES, seed)
+    reader = ReadNeurons(layer=1, neurons=(0, 1, 2))
+    result = fit_epochs(net, images, labels, epochs, seed, callbacks=[reader])
+    result["test_acc"] = net.evaluate(test_images, test_labels)["accuracy"]
+    return result
+
+
+def worker_neuron_vec(data, epochs: int, seed: int, subset: int, **_) -> dict:
+    (images, labels), (test_images, test_labels) = data
+    net = neurolab_net(SMALL_SIZES, seed)
+    result = fit_epochs(net, images[:subset], labels[:subset], epochs, seed)
+    result["test_acc"] = net.evaluate(test_images, test_labels)["accuracy"]
+    result["scale"] = images.shape[0] / subset
+    return result
+
+
+def worker_neuron(data, epochs: int, seed: int, subset: int, **_) -> dict:
+    """The small network trained neuron by neuron through ``layer.neurons[j]``.
+
+    Per batch: ``Rescale.forward``; for each Dense layer, ``neurons[j].forward(x)`` for every j
+    (each writes its column of the layer's z and a); the loss; ``zero_grad``; for each Dense
+    layer from the last, ``neurons[j].backward(grad_a[:, j])`` for every j, their dL/dx summed
+    into the previous layer's grad_a; ``optimizer.step``.
+    """
+    import neurolab as nl
+
+    (images, labels), (test_images, test_labels) = data
+    scale = images.shape[0] / subset
+    images, labels = images[:subset], labels[:subset]
+    net = neurolab_net(SMALL_SIZES, seed)
+    rescale, dense = net.layers[0], net.layers[1:]
+    optimizer = nl.optim.SGD(lr=LR, momentum=MOMENTUM)
+    shuffle_rng = np.random.default_rng(seed + 10_000)
+    params = net.parameters()
+    epoch_s = []
+    for _ in range(epochs):
+        start_time = time.perf_counter()
+        order = shuffle_rng.permutation(subset)
+        loss_sum = 0.0
+        for start in range(0, subset, BATCH):
+            idx = order[start : start + BATCH]
+            out = rescale.forward(images[idx])
+            for layer in dense:
+                for neuron in layer.neurons:
+                    neuron.forward(out)
+                out = layer.a
+            loss_sum += net.loss.forward(out, labels[idx]) * idx.shape[0]
+            net.zero_grad()
+            grad_a = net.loss.backward()
+            for layer in reversed(dense):
+                grad_x = np.zeros_like(layer.x)
+                for j, neuron in enumerate(layer.neurons):
+                    grad_x += neuron.backward(grad_a[:, j])
+                grad_a = grad_x
+            optimizer.step(params)
+        epoch_s.append(time.perf_counter() - start_time)
+    return {
+        "epoch_s": epoch_s,
+        "train_loss": loss_sum / subset,
+        "test_acc": net.evaluate(test_images, test_labels)["accuracy"],
+        "scale": scale,
+    }
+
+
+# -- torch ------------------------------------------------------------------------------------
+def worker_torch(data, epochs: int, seed: int, threads: int | None = None, **_) -> dict:
+    """``nn.Sequential`` MLP, He-normal weights and zero biases, uint8 data converted per batch."""
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(threads or 2)
+    torch.manual_seed(seed)
+    (images, labels), (test_images, test_labels) = data
+    x_all = torch.from_numpy(images)  # uint8, shares memory
+    y_all = torch.from_numpy(labels.astype(np.int64))
+    model = nn.Sequential(
+        nn.Linear(SIZES[0], SIZES[1]), nn.ReLU(),
+        nn.Linear(SIZES[1], SIZES[2]), nn.ReLU(),
+        nn.Linear(SIZES[2], SIZES[3]),
+    )
+    for module in model:
+        if isinstance(module, nn.Linear):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")  # N(0, 2 / fan_in)
+            nn.init.zeros_(module.bias)
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    generator = torch.Generator().manual_seed(seed)
+    n = x_all.shape[0]
+    epoch_s = []
+    model.train()
+    for _ in range(epochs):
+        start_time = time.perf_counter()
+        order = torch.randperm(n, generator=generator)
+        loss_sum, correct = 0.0, 0
+        for start in range(0, n, BATCH):
+            idx = order[start : start + BATCH]
+            xb = x_all[idx].float().div_(255)
+            yb = y_all[idx]
+            logits = model(xb)
+            loss = criterion(logits, yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * idx.shape[0]
+            correct += int((logits.argmax(dim=1) == yb).sum())
+        epoch_s.append(time.perf_counter() - start_time)
+    model.eval()
+    with torch.no_grad():
+        x_test = torch.from_numpy(test_images)
+        predicted = torch.cat([model(x_test[i : i + 1024].float().div_(255)).argmax(dim=1) for i in range(0, len(x_test), 1024)])
+    return {
+        "epoch_s": epoch_s,
+        "train_loss": loss_sum / n,
+        "train_acc": correct / n,
+        "test_acc": float((predicted.numpy() == test_labels).mean()),
+    }
+
+
+WORKERS = {
+    "numpy": worker_numpy,
+    "neurolab": worker_neurolab,
+    "torch": worker_torch,
+    "floor": worker_floor,
+    "views": worker_views,
+    "neuron-vec": worker_neuron_vec,
+    "neuron": worker_neuron,
+}
+
+
+def run_worker(args) -> None:
+    """Run one case in this process and print its result as one JSON line."""
+    data = load_data()
+    worker = WORKERS[args.worker]
+    kwargs = dict(data=data, epochs=args.epochs, seed=args.seed, subset=args.subset, threads=args.threads)
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        result = profiler.runcall(worker, **kwargs)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(args.profile)
+    else:
+        result = worker(**kwargs)
+    result["case"] = args.worker
+    result["seed"] = args.seed
+    result.setdefault("scale", 1.0)
+    result["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps(result))
+
+
+# -- the driver -------------------------------------------------------------------------------
+def fastest_epoch(result: dict) -> float:
+    """Seconds of a process's fastest (full-size) epoch among epochs 2..E (epoch 1 alone when E = 1)."""
+    times = result["epoch_s"][1:] or result["epoch_s"]
+    return min(times) * result["scale"]
+
+
+def process_time(result: dict) -> float:
+    """Seconds per (full-size) epoch of one process: the median of epochs 2..E, or epoch 1 alone."""
+    times = result["epoch_s"][1:] or result["epoch_s"]
+    return statistics.median(times) * result["scale"]
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds spent busy by the whole machine since boot (all cores), from /proc/stat."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    ticks = [int(f) for f in fields[:8]]  # user nice system idle iowait irq softirq steal
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def others_busy_now(seconds: float = 0.5) -> float | None:
+    """Cores kept busy by other processes over the next ``seconds`` (this one is idle meanwhile)."""
+    busy = machine_busy_seconds()
+    if busy is None:
+        return None
+    start = time.perf_counter()
+    time.sleep(seconds)
+    return (machine_busy_seconds() - busy) / (time.perf_counter() - start)
+
+
+def wait_until_idle(limit: float, timeout: float) -> float | None:
+    """Wait (up to ``timeout`` seconds) until other processes use less than ``limit`` cores."""
+    deadline = time.perf_counter() + timeout
+    load = others_busy_now()
+    while load is not None and load > limit and time.perf_counter() < deadline:
+        print(f"  waiting: other processes use {load:.2f} cores", file=sys.stderr, flush=True)
+        time.sleep(2)
+        load = others_busy_now()
+    return load
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def spawn(case: str, epochs: int, seed: int, subset: int, threads: int | None) -> dict:
+    """Run ``case`` in a fresh Python process; return its JSON result (or the error).
+
+    Also measures ``others_cores``: the cores that other processes kept busy, on average,
+    while the worker ran (the machine's busy time minus the worker's CPU time, over the
+    wall time). Above ~0.1 the run shared the CPU and its times are not trustworthy.
+    """
+    command = [
+        sys.executable, str(Path(__file__).resolve()), "--worker", case,
+        "--epochs", str(epochs), "--seed", str(seed), "--subset", str(subset),
+    ]
+    env = dict(os.environ)
+    if threads:
+        command += ["--threads", str(threads)]
+        for name in THREAD_VARIABLES:
+            env[name] = str(threads)
+    busy, own, wall = machine_busy_seconds(), children_cpu_seconds(), time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - wall
+    others = None
+    if busy is not None:
+        others = max(0.0, (machine_busy_seconds() - busy) - (children_cpu_seconds() - own)) / wall
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        return {"case": case, "seed": seed, "error": f"exit {done.returncode}:\n{tail}", "others_cores": others}
+    result = json.loads(lines[-1])
+    result["others_cores"] = others
+    return result
+
+
+def torch_version() -> str | None:
+    if importlib.util.find_spec("torch") is None:
+        return None
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+
+        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        if pools:
+            p = pools[0]
+            return f"{p['internal_api']} {p['version']} ({p['num_threads']} threads, {p.get('architecture')})"
+    except ImportError:
+        pass
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas['name']} {blas.get('version', '')}".strip()
+    except Exception:  # older NumPy: no mode="dicts"
+        return "unknown BLAS"
+
+
+def git_state() -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "neurolab"], cwd=root, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    changed = len(dirty.stdout.splitlines())
+    return head.stdout.strip() + (f" + uncommitted changes in {changed} file(s) of neurolab/" if changed else "")
+
+
+def header(args, torch_ver: str | None) -> list[str]:
+    import neurolab as nl
+
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = [f"{v}={os.environ[v]}" for v in THREAD_VARIABLES if v in os.environ]
+    if args.threads:
+        threads.append(f"--threads {args.threads}: workers get {'/'.join(THREAD_VARIABLES)}={args.threads}")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    torch_text = f"torch {torch_ver}" if torch_ver else f"torch not installed ({INSTALL_TORCH})"
+    return [
+        f"train_speed  {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}  |  {cpu_model()}, "
+        f"{os.cpu_count()} logical cores ({affinity} usable)  |  load average at start {load}",
+        f"Python {platform.python_version()}, NumPy {np.__version__} (BLAS {blas_info()}), {torch_text}, "
+        f"neurolab {nl.__version__} at {git_state()}",
+        f"threads: {', '.join(threads) if threads else 'OMP_NUM_THREADS/OPENBLAS_NUM_THREADS not set'}",
+        f"MLP 784-256-128-10 ReLU, softmax CE from logits, float32, batch {BATCH}, SGD lr {LR} momentum "
+        f"{MOMENTUM}, MNIST 60000 (uint8); {args.rounds} round(s) x {args.epochs} epoch(s), fresh process "
+        f"per (case, round), order rotated each round",
+        "s/epoch: per process the median of epochs 2..E (epoch 1 alone when E = 1); the table gives the "
+        "median over rounds (min-max).",
+        "ratio: per round, this case's s/epoch / its reference's in the same round; median over rounds "
+        "(min-max). fastest: the case's fastest epoch (2..E, all rounds) / the reference's (noise only adds time). "
+        f"The per-neuron rows use the first {args.subset} images, scaled to 60000.",
+    ]
+
+
+def span(values, fmt: str, unit: str = "") -> str:
+    """``median (min-max)`` of the values, or the value alone when there is one."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    mid = format(statistics.median(values), fmt) + unit
+    if len(values) == 1:
+        return mid
+    return f"{mid} ({format(min(values), fmt)}-{format(max(values), fmt)})"
+
+
+def table(cases, rounds: list[dict], torch_ver: str | None) -> list[str]:
+    """One row per case: s/epoch, epoch 1, the ratios to its reference, accuracy, RSS."""
+    rows = [("case", "s/epoch median (min-max)", "1st epoch", "ratio median (min-max)", "fastest",
+             "vs", "test acc", "peak RSS MiB")]
+    for case in cases:
+        label, ref = CASES[case]
+        if case == "torch":
+            label = f"torch {torch_ver} (CPU)" if torch_ver else "torch"
+        runs = [r[case] for r in rounds if case in r]
+        good = [r for r in runs if "error" not in r]
+        if case == "torch" and not torch_ver:
+            rows.append((label, f"not installed: {INSTALL_TORCH}", "", "", "", "", "", ""))
+            continue
+        if not good:
+            rows.append((label, "failed (see above)", "", "", "", "", "", ""))
+            continue
+        ratios = []
+        for r in rounds:
+            mine, theirs = r.get(case), r.get(ref)
+            if mine and theirs and "error" not in mine and "error" not in theirs:
+                ratios.append(process_time(mine) / process_time(theirs))
+        refs = [r[ref] for r in rounds if ref in r and "error" not in r[ref]]
+        fastest = min(map(fastest_epoch, good)) / min(map(fastest_epoch, refs)) if refs else None
+        accs = [100 * r["test_acc"] for r in good if r.get("test_acc") is not None]
+        rows.append((
+            label,
+            span([process_time(r) for r in good], ".2f"),
+            span([r["epoch_s"][0] * r["scale"] for r in good], ".2f"),
+            "1.00" if ref == case else span(ratios, ".2f"),
+            "1.00" if ref == case else span([fastest], ".2f"),
+            "" if ref == case else CASES[ref][0],
+            span(accs, ".1f", "%"),
+            f"{statistics.median(r['rss_mib'] for r in good):.0f}",
+        ))
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return lines
+
+
+def busy_note(rounds: list[dict], limit: float = BUSY_LIMIT) -> list[str]:
+    """A line on how busy the machine was with other processes during the workers."""
+    loads = [res.get("others_cores") for r in rounds for res in r.values()]
+    loads = [x for x in loads if x is not None]
+    if not loads:
+        return ["other processes: not measured (no /proc/stat)"]
+    busy = sum(x > limit for x in loads)
+    text = (f"other processes kept {statistics.median(loads):.2f} cores busy (median; max {max(loads):.2f}) "
+            f"during the {len(loads)} worker runs")
+    if busy:
+        text += (f"; WARNING: {busy} run(s) shared the CPU (> {limit} cores): their times are not "
+                 "trustworthy (a BLAS that spins on 2 threads can slow down 50x when one core is taken)")
+    return ["", text]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; each runs every case once (default 5)")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per process (default 3)")
+    parser.add_argument("--cases", default=",".join(CASES), help=f"comma list of {', '.join(CASES)}")
+    parser.add_argument("--quick", action="store_true", help="1 round of 1 epoch: a smoke test")
+    parser.add_argument("--seed", type=int, default=0, help="seed of round 0; round r uses seed + r")
+    parser.add_argument("--subset", type=int, default=6000, help="images for the per-neuron cases (default 6000)")
+    parser.add_argument("--json", metavar="PATH", help="write the header and every raw result to PATH")
+    parser.add_argument("--report", metavar="PATH", help="print the table of a --json file again, without running")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="set OMP/OPENBLAS/MKL_NUM_THREADS=N in the workers and torch threads to N "
+                             "(default: set nothing; torch uses 2)")
+    parser.add_argument("--wait-idle", type=float, default=120, metavar="SECONDS",
+                        help="before each run, wait up to this long for other processes to go idle (default 120)")
+    parser.add_argument("--retries", type=int, default=2,
+                        help="re-run a (case, round) disturbed by other processes up to this many times (default 2)")
+    parser.add_argument("--worker", choices=list(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="with --worker: print the top N functions by own time (cProfile) on stderr")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.epochs = 1, 1
+    if args.worker:
+        run_worker(args)
+        return 0
+
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown or not cases:
+        parser.error(f"--cases: expected names from {', '.join(CASES)}, got {args.cases!r}")
+    if "neuron" in cases and "neuron-vec" not in cases:
+        cases.append("neuron-vec")  # the per-neuron ratio is measured against it
+    if "views" in cases and "neurolab" not in cases:
+        cases.append("neurolab")
+    if any(CASES[c][1] == "numpy" for c in cases) and "numpy" not in cases:
+        cases.insert(0, "numpy")
+    cases = [c for c in CASES if c in cases]  # table order
+    torch_ver = torch_version()
+    runnable = [c for c in cases if c != "torch" or torch_ver]
+
+    if args.report:
+        saved = json.loads(Path(args.report).read_text())
+        torch_ver = saved.get("torch_version", torch_ver)
+        cases = [c for c in CASES if any(c in r for r in saved["rounds"]) or (c == "torch" and c in cases)]
+        print("\n".join(saved["header"] + [""] + table(cases, saved["rounds"], torch_ver) + busy_note(saved["rounds"])))
+        return 0
+
+    lines = header(args, torch_ver)
+    print("\n".join(lines), flush=True)
+    rounds = []
+    for r in range(args.rounds):
+        shift = r % len(runnable)
+        order = runnable[shift:] + runnable[:shift]
+        results = {}
+        for case in order:
+            for attempt in range(1 + args.retries):
+                wait_until_idle(BUSY_LIMIT, args.wait_idle)
+                result = spawn(case, args.epochs, args.seed + r, args.subset, args.threads)
+                result["attempt"] = attempt + 1
+                if (result.get("others_cores") or 0) <= BUSY_LIMIT:
+                    break
+                print(f"round {r + 1}/{args.rounds}  {case}: other processes used "
+                      f"{result['others_cores']:.2f} cores during the run", file=sys.stderr, flush=True)
+            results[case] = result
+            if "error" in result:
+                print(f"round {r + 1}/{args.rounds}  {case}: FAILED {result['error']}", file=sys.stderr, flush=True)
+            else:
+                print(f"round {r + 1}/{args.rounds}  {case:<10}  {process_time(result):7.2f} s/epoch  "
+                      f"epochs {' '.join(f'{t:.2f}' for t in result['epoch_s'])}  "
+                      f"other processes {result['others_cores'] or 0:.2f} cores", file=sys.stderr, flush=True)
+        rounds.append(results)
+
+    print()
+    print("\n".join(table(cases, rounds, torch_ver) + busy_note(rounds)))
+    if args.json:
+        saved = {"header": lines, "torch_version": torch_ver, "cases": cases, "rounds": rounds}
+        Path(args.json).write_text(json.dumps(saved, indent=1))
+    failed = any("error" in res for r in rounds for res in r.values())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
