@@ -20,6 +20,11 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("NEUROLAB_HYPOTHESIS_PROFILE", "dev"))
 
+# NEUROLAB_DATA may be relative (the README's ../shared/data/mnist); some tests change the
+# working directory, so pin it to where the test run started.
+if os.environ.get("NEUROLAB_DATA"):
+    os.environ["NEUROLAB_DATA"] = os.path.abspath(os.environ["NEUROLAB_DATA"])
+
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
