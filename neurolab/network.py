@@ -284,15 +284,11 @@ class NeuralNetwork:
             out = self._forward(X[index])
             loss = self.loss._forward(out, y_batch)  # y was checked once by fit
             if not np.isfinite(loss):
-                for p, value in zip(params, snapshot):
-                    p.value[...] = value
-                optimizer.state.clear()
-                optimizer.state.update(optimizer_snapshot)
+                self._restore(params, snapshot, optimizer_snapshot)
                 raise FloatingPointError(
                     f"NeuralNetwork.fit: expected a finite loss, got {loss} at epoch {epoch}, "
                     f"batch {batch}; the weights and optimizer state from the start of epoch {epoch} "
-                    "were restored. "
-                    f"Try a smaller learning rate (now {getattr(optimizer, 'lr', '?')})"
+                    f"were restored. Try a smaller learning rate (now {getattr(optimizer, 'lr', '?')})"
                 )
             for p in params:  # zero_grad, without walking the layers each batch
                 p.zero_grad()
@@ -305,7 +301,21 @@ class NeuralNetwork:
                 batch_logs = {"loss": loss_sum / seen, "accuracy": correct / seen}
                 for callback in callbacks:
                     callback.on_batch_end(self, batch, batch_logs)
+        if not all(np.isfinite(p.value).all() for p in params):  # the last step may have overflowed
+            self._restore(params, snapshot, optimizer_snapshot)
+            raise FloatingPointError(
+                f"NeuralNetwork.fit: expected finite weights, got non-finite ones after epoch {epoch}; "
+                f"the weights and optimizer state from its start were restored. Try a smaller "
+                f"learning rate (now {getattr(optimizer, 'lr', '?')})"
+            )
         return {"loss": loss_sum / n, "accuracy": correct / n, "lr": getattr(optimizer, "lr", float("nan"))}
+
+    def _restore(self, params, snapshot, optimizer_snapshot) -> None:
+        """Put back the weights and optimizer state saved at the start of an epoch."""
+        for p, value in zip(params, snapshot):
+            p.value[...] = value
+        self.optimizer.state.clear()
+        self.optimizer.state.update(optimizer_snapshot)
 
     def _split_validation(self, X, y, validation_data, validation_split):
         where = "NeuralNetwork.fit"

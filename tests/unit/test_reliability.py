@@ -184,3 +184,19 @@ def test_extreme_preactivations_and_logits_under_errstate_raise(dtype, scale, ac
     expected = (p - np.eye(3)[y]) / 2
     np.testing.assert_allclose(grad, expected, atol=1e-6)
     assert all(np.isfinite(p.grad).all() for p in net.parameters())
+
+
+def test_weights_that_overflow_in_the_last_step_of_an_epoch_are_caught():
+    X, y = data(16)
+    net = make_net()
+    start = values(net)
+
+    class OverflowAtTheEnd(Callback):
+        def on_batch_end(self, network, batch, logs):
+            if batch == 2:  # the epoch's last batch: no later loss would notice
+                network.layers[1].bias.value[0] = np.inf
+
+    with pytest.raises(FloatingPointError, match="expected finite weights, got non-finite ones after epoch 1; the weights and optimizer state from its start were restored"):
+        net.fit(X, y, epochs=2, batch_size=8, callbacks=[OverflowAtTheEnd()], verbose=0, rng=0)
+    for a, b in zip(values(net), start):
+        np.testing.assert_array_equal(a, b)
