@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .analysis import _layer_index
 from .layer import Dense, Dropout
 
 
@@ -120,7 +121,7 @@ def explain(network, x, y, layer, neuron: int, *, optimizer=None, top: int = 5) 
     top : int
         How many of the largest terms the text lists.
     """
-    index = _layer_index(network, layer)
+    index = _layer_index(network, layer, "explain")
     target_layer = network.layers[index]
     if not isinstance(target_layer, Dense) or not target_layer.activation.elementwise:
         raise TypeError(
@@ -179,18 +180,6 @@ def explain(network, x, y, layer, neuron: int, *, optimizer=None, top: int = 5) 
         trace.update_weights = dense.weight.value[j] - before_w
         trace.update_bias = float(dense.bias.value[j]) - before_b
     return trace
-
-
-def _layer_index(network, layer) -> int:
-    n = len(network.layers)
-    if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
-        if not -n <= layer < n:
-            raise IndexError(f"explain: expected a layer index in [-{n}, {n}), got {layer}")
-        return int(layer) % n
-    for i, candidate in enumerate(network.layers):
-        if candidate is layer:
-            return i
-    raise ValueError(f"explain: expected a layer index or one of the network's layers, got {layer!r}")
 
 
 def _output_terms(loss, out: np.ndarray, j: int) -> dict:
