@@ -32,7 +32,7 @@ def main(argv=None) -> float:
     )
     history = net.fit(
         X, y, epochs=args.epochs, batch_size=4,
-        optimizer=nl.optim.SGD(lr=0.5, momentum=0.9), rng=args.seed,
+        optimizer=nl.optim.SGD(lr=0.5, momentum=0.9), rng=args.seed, verbose=0,  # its own summary below
     )
     for epoch in range(0, args.epochs, 100):
         print(f"epoch {epoch + 1:4d}  loss {history['loss'][epoch]:.4f}")

@@ -16,7 +16,7 @@ import functools
 
 import numpy as np
 
-from .validation import nonnegative_float
+from .validation import from_table, nonnegative_float
 
 
 _quiet = contextvars.ContextVar("neurolab_quiet_underflow", default=False)
@@ -219,22 +219,10 @@ def get(activation: str | dict | Activation) -> Activation:
 
     A dict ``{"name": name, **options}`` builds the activation with those options.
     """
-    if isinstance(activation, Activation):
-        return activation
-    if isinstance(activation, type) and issubclass(activation, Activation):
-        return activation()
     if isinstance(activation, dict):  # {"name": ..., **config}, as Dense.get_config writes it
         config = dict(activation)
         cls = ACTIVATIONS.get(str(config.pop("name", "")).lower())
-        if cls is not None:
-            return cls(**config)
-    if isinstance(activation, str):
-        cls = ACTIVATIONS.get(activation.lower())
-        if cls is not None:
-            return cls()
-    if isinstance(activation, (str, dict)):
-        raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}")
-    raise TypeError(
-        "activation: expected a name or a neurolab.activations.Activation, "
-        f"got {type(activation).__name__}"
-    )
+        if cls is None:
+            raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        return cls(**config)
+    return from_table(activation, ACTIVATIONS, Activation, "activation")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import quiet_underflow, sigmoid, softmax
-from .validation import finite, numeric_array
+from .validation import finite, from_table, numeric_array
 
 
 class Loss:
@@ -309,13 +309,4 @@ LOSSES = {cls.name: cls for cls in (MSE, CrossEntropy, BinaryCrossEntropy)}
 
 def get(loss: str | Loss) -> Loss:
     """Return the loss named ``loss`` (see ``LOSSES``), or the object itself."""
-    if isinstance(loss, Loss):
-        return loss
-    if isinstance(loss, type) and issubclass(loss, Loss):
-        return loss()
-    if isinstance(loss, str):
-        cls = LOSSES.get(loss.lower())
-        if cls is not None:
-            return cls()
-        raise ValueError(f"loss: expected one of {sorted(LOSSES)}, got {loss!r}")
-    raise TypeError(f"loss: expected a name or a neurolab.losses.Loss, got {type(loss).__name__}")
+    return from_table(loss, LOSSES, Loss, "loss")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 
@@ -384,7 +385,7 @@ class NeuralNetwork:
         return explain(self, x, y, layer, neuron, optimizer=optimizer, top=top)
 
     # -- saving and describing ----------------------------------------------------------
-    def save(self, path) -> "Path":
+    def save(self, path) -> Path:
         """Write the network (architecture, parameters, optimizer state) to ``path`` (``.npz``) atomically.
 
         See :mod:`neurolab.io`: no pickle, and the previous file survives a failed save.

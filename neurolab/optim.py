@@ -15,7 +15,7 @@ import numpy as np
 
 from .activations import quiet_underflow
 from .parameter import Parameter
-from .validation import nonnegative_float
+from .validation import from_table, nonnegative_float
 
 
 class Optimizer:
@@ -194,13 +194,4 @@ OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam)}
 
 def get(optimizer: str | Optimizer) -> Optimizer:
     """Return ``optimizer`` itself, or a new optimizer with default settings from its name."""
-    if isinstance(optimizer, Optimizer):
-        return optimizer
-    if isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
-        return optimizer()
-    if isinstance(optimizer, str):
-        cls = OPTIMIZERS.get(optimizer.lower())
-        if cls is not None:
-            return cls()
-        raise ValueError(f"optimizer: expected one of {sorted(OPTIMIZERS)}, got {optimizer!r}")
-    raise TypeError(f"optimizer: expected a name or a neurolab.optim.Optimizer, got {type(optimizer).__name__}")
+    return from_table(optimizer, OPTIMIZERS, Optimizer, "optimizer")

@@ -76,3 +76,18 @@ def finite(x: np.ndarray, name: str, where: str) -> None:
             f"{where}: expected {name} to be finite, got {x[first]} at index {first} "
             f"({len(bad)} non-finite value{'s' if len(bad) > 1 else ''} in all)"
         )
+
+
+def from_table(value, table: dict, base: type, what: str):
+    """Resolve ``value`` to an instance of ``base``: the instance itself, a subclass (built with
+    its defaults), or a name in ``table`` (case-insensitive)."""
+    if isinstance(value, base):
+        return value
+    if isinstance(value, type) and issubclass(value, base):
+        return value()
+    if isinstance(value, str):
+        cls = table.get(value.lower())
+        if cls is not None:
+            return cls()
+        raise ValueError(f"{what}: expected one of {sorted(table)}, got {value!r}")
+    raise TypeError(f"{what}: expected a name or a {base.__module__}.{base.__name__}, got {type(value).__name__}")

@@ -4,7 +4,6 @@ import copy
 
 import numpy as np
 from hypothesis import given
-from hypothesis import strategies as st
 
 from ..strategies import ELEMENTWISE_NAMES, dense_cases, seeds
 
