@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
 
 import numpy as np
 
@@ -40,18 +41,41 @@ def quiet_underflow(function):
     return wrapper
 
 
+def _ignoring_out(method):
+    """``method`` of a subclass, made to accept (and ignore) ``out=`` like the built-in ones."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, out=None):
+        return method(self, *args)
+
+    return wrapper
+
+
 class Activation:
     """Base class: ``forward(z) -> a`` and ``backward(z, a, grad_a) -> grad_z``.
 
     Subclasses set ``name`` and implement ``forward`` and ``derivative`` (elementwise ones) or
     ``backward`` (coupled ones, which also set ``elementwise = False``).
+
+    Both methods take an optional ``out=``, an array of the result's shape and dtype to write
+    into, NumPy style, and return the result: ``Dense`` passes its arrays of the previous
+    batch during ``fit``, so training allocates nothing per batch. ``out`` is a hint: a
+    subclass may ignore it and return a new array, and one whose ``forward(z)`` or
+    ``backward(z, a, grad_a)`` does not take ``out`` at all is given it automatically.
     """
 
     name = "activation"
     elementwise = True
 
-    def forward(self, z: np.ndarray) -> np.ndarray:
-        """Return ``A = f(Z)``, an array of ``z``'s shape and dtype."""
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("forward", "backward"):
+            method = cls.__dict__.get(name)
+            if callable(method) and "out" not in inspect.signature(method).parameters:
+                setattr(cls, name, _ignoring_out(method))
+
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Return ``A = f(Z)``, an array of ``z``'s shape and dtype (``out`` if it was used)."""
         raise NotImplementedError
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -59,9 +83,9 @@ class Activation:
         raise NotImplementedError
 
     @quiet_underflow
-    def backward(self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
-        """Return ``dL/dZ = dL/dA * f'(Z)``."""
-        return grad_a * self.derivative(z, a)
+    def backward(self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Return ``dL/dZ = dL/dA * f'(Z)`` (written into ``out`` when given)."""
+        return np.multiply(grad_a, self.derivative(z, a), out=out)
 
     def get_config(self) -> dict:
         """Keyword arguments that rebuild this activation (for saving)."""
@@ -86,13 +110,13 @@ class Identity(Activation):
 
     name = "identity"
 
-    def forward(self, z):
-        return z
+    def forward(self, z, out=None):
+        return z  # A is Z itself: nothing to compute or copy
 
     def derivative(self, z, a):
         return np.ones_like(z)
 
-    def backward(self, z, a, grad_a):
+    def backward(self, z, a, grad_a, out=None):
         return grad_a
 
 
@@ -101,14 +125,14 @@ class ReLU(Activation):
 
     name = "relu"
 
-    def forward(self, z):
-        return np.maximum(z, 0)
+    def forward(self, z, out=None):
+        return np.maximum(z, 0, out=out)
 
     def derivative(self, z, a):
         return (z > 0).astype(z.dtype)
 
-    def backward(self, z, a, grad_a):
-        return grad_a * (z > 0)
+    def backward(self, z, a, grad_a, out=None):
+        return np.multiply(grad_a, z > 0, out=out)
 
 
 class LeakyReLU(Activation):
@@ -152,8 +176,8 @@ class Tanh(Activation):
 
     name = "tanh"
 
-    def forward(self, z):
-        return np.tanh(z)
+    def forward(self, z, out=None):
+        return np.tanh(z, out=out)
 
     @quiet_underflow
     def derivative(self, z, a):

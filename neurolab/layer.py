@@ -25,6 +25,7 @@ import numpy as np
 
 from . import activations as _activations
 from . import init as _init
+from ._buffers import consumable, reusable
 from .parameter import Parameter
 from .validation import as_generator, float_dtype, positive_int
 
@@ -238,6 +239,7 @@ class Dense(Layer):
 
     def _clear_cache(self) -> None:
         self.x = self.z = self.a = self.grad_z = None
+        self._arrays = {}  # arrays that the next batch of the same fit call writes over
 
     def astype(self, dtype) -> "Dense":
         super().astype(dtype)
@@ -248,9 +250,10 @@ class Dense(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return ``A = f(X @ W.T + b)`` of shape ``(N, out_features)`` for ``x`` of shape ``(N, in_features)``."""
         x = self._check_input(x, "forward")
-        z = x @ self.weight.value.T
+        shape, dtype = (x.shape[0], self.out_features), self.dtype
+        z = np.matmul(x, self.weight.value.T, out=reusable(self._arrays, "z", shape, dtype))  # Z = X @ W.T
         z += self.bias.value
-        a = self.activation.forward(z)
+        a = self.activation.forward(z, out=reusable(self._arrays, "a", shape, dtype))  # A = f(Z)
         self.x, self.z, self.a, self.grad_z = x, z, a, None
         return a
 
@@ -274,13 +277,18 @@ class Dense(Layer):
                 f"{self!r}.{method}: expected grad_out of shape {self.a.shape} (the last output), "
                 f"got {getattr(grad_out, 'shape', type(grad_out).__name__)}"
             )
-        grad_z = self.activation.backward(self.z, self.a, grad_out)  # dZ = dA * f'(Z)
+        if consumable(grad_out) and grad_out.dtype == self.dtype:  # the dL/dX of a Dense above
+            out = grad_out
+        else:
+            out = reusable(self._arrays, "grad_z", self.z.shape, self.dtype)
+        grad_z = self.activation.backward(self.z, self.a, grad_out, out=out)  # dZ = dA * f'(Z)
         self.weight.add_matmul(grad_z.T, self.x)  # dW = dZ.T @ X, added to weight.grad
         self.bias.add_sum(grad_z, axis=0)  # db = dZ.sum(axis=0), added to bias.grad
         self.grad_z = grad_z
         if not input_grad:
             return None
-        return grad_z @ self.weight.value  # dX = dZ @ W
+        out = reusable(self._arrays, "grad_x", self.x.shape, self.dtype, consumable=True)
+        return np.matmul(grad_z, self.weight.value, out=out)  # dX = dZ @ W
 
     def _check_input(self, x, method: str) -> np.ndarray:
         """Return ``x`` as a ``(N, in_features)`` array of the layer's dtype (no copy when it is one)."""
@@ -386,10 +394,16 @@ class Rescale(Layer):
         self.scale = float(scale)
         self.offset = float(offset)
         self.dtype = float_dtype(dtype, "Rescale")
+        self._arrays = {}  # the output array, which the next batch of the same fit call writes over
 
     @_activations.quiet_underflow
     def forward(self, x: np.ndarray) -> np.ndarray:
-        y = np.multiply(x, self.scale, dtype=self.dtype)
+        x = np.asarray(x)
+        y = reusable(self._arrays, "y", x.shape, self.dtype)
+        if y is None:
+            y = np.empty(x.shape, self.dtype)
+        np.copyto(y, x)  # convert, then scale in place: faster than one casting multiply
+        y *= self.scale
         if self.offset:
             y += self.offset
         return y

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._buffers import reusable
 from .activations import quiet_underflow, sigmoid, softmax
 from .validation import finite, from_table, numeric_array
 
@@ -35,6 +36,7 @@ class Loss:
     def __init__(self) -> None:
         self._cache = None
         self.target = None  # the last forward pass's target, as check_target returned it
+        self._arrays = {}  # arrays that the next batch of the same fit call writes over
 
     @quiet_underflow
     def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
@@ -202,16 +204,19 @@ class CrossEntropy(Loss):
         """Return ``L = -(1/N) sum_n log softmax(z_n)[y_n]``."""
         z, y = prediction, target
         self.target = target
-        shifted = z - z.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
-        log_total = np.log(total)
         n = z.shape[0]
+        out = reusable(self._arrays, "p", z.shape, z.dtype)
+        shifted = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
         if y.ndim == 1:  # log p[y] = shifted[y] - log(total), without forming log p
-            loss = (np.sum(log_total) - np.sum(shifted[np.arange(n), y])) / n
+            picked = shifted[np.arange(n), y].sum()
+            exp = np.exp(shifted, out=shifted)  # shifted is not needed again: p takes its place
+            total = exp.sum(axis=1, keepdims=True)
+            loss = (np.log(total).sum() - picked) / n
         else:
-            loss = -np.sum(y * (shifted - log_total)) / n
-        self._cache = (exp / total, y)
+            exp = np.exp(shifted)
+            total = exp.sum(axis=1, keepdims=True)
+            loss = -np.sum(y * (shifted - np.log(total))) / n
+        self._cache = (np.divide(exp, total, out=exp), y)  # p = softmax(z), for backward
         return float(loss)
 
     @quiet_underflow
@@ -221,11 +226,15 @@ class CrossEntropy(Loss):
             raise RuntimeError("CrossEntropy.backward: expected a forward pass first, got none")
         p, y = self._cache
         n = p.shape[0]
+        grad = reusable(self._arrays, "grad", p.shape, p.dtype)
         if y.ndim == 1:
-            grad = p.copy()
+            if grad is None:
+                grad = p.copy()
+            else:
+                np.copyto(grad, p)
             grad[np.arange(n), y] -= 1
         else:
-            grad = p - y.astype(p.dtype, copy=False)
+            grad = np.subtract(p, y.astype(p.dtype, copy=False), out=grad)
         grad /= n
         return grad
 

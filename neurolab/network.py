@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 
 import numpy as np
 
 from . import losses as _losses
 from . import optim as _optim
+from ._buffers import FitArrays
 from .activations import quiet_underflow
 from .layer import Layer
 from .validation import as_generator, finite, numeric_array, positive_int
@@ -248,13 +250,14 @@ class NeuralNetwork:
         if validation_data is not None:
             history.update(val_loss=[], val_accuracy=[])
         was_training = [layer.training for layer in self.layers]
+        arrays = FitArrays()  # this call's batches reuse each other's arrays (see _buffers.py)
         for callback in callbacks:
             callback.on_train_begin(self, epochs)
         try:
             for epoch in range(1, epochs + 1):
                 for callback in callbacks:
                     callback.on_epoch_begin(self, epoch)
-                logs = self._train_epoch(X, y, epoch, batch_size, shuffle, gen, callbacks)
+                logs = self._train_epoch(X, y, epoch, batch_size, shuffle, gen, callbacks, arrays)
                 if validation_data is not None:
                     scores = self.evaluate(*validation_data)
                     logs.update(val_loss=scores["loss"], val_accuracy=scores["accuracy"])
@@ -264,40 +267,44 @@ class NeuralNetwork:
                 if any(stop):
                     break
         finally:
+            arrays.release()
             for layer, mode in zip(self.layers, was_training):
                 layer.train(mode)
             for callback in callbacks:
                 callback.on_train_end(self, history)
         return history
 
-    def _train_epoch(self, X, y, epoch, batch_size, shuffle, gen, callbacks) -> dict:
+    def _train_epoch(self, X, y, epoch, batch_size, shuffle, gen, callbacks, arrays: FitArrays) -> dict:
         """One pass over (X, y) in training mode; return the epoch's logs."""
         optimizer, params, first = self.optimizer, self.parameters(), self._first_trainable()
         snapshot = [p.value.copy() for p in params]  # the last weights known good, once per epoch
         optimizer_snapshot = {p: copy.deepcopy(state) for p, state in optimizer.state.items()}  # values only: keys stay the parameters
         n = X.shape[0]
         order = gen.permutation(n) if shuffle else np.arange(n)
+        gathered = np.empty((min(batch_size, n),) + X.shape[1:], X.dtype)  # each batch's rows of X
         self.train()
         loss_sum = correct = seen = 0.0
         for batch, start in enumerate(range(0, n, batch_size), start=1):
             index = order[start : start + batch_size]
-            y_batch = y[index]
-            out = self._forward(X[index])
-            loss = self.loss._forward(out, y_batch)  # y was checked once by fit
-            if not np.isfinite(loss):
-                self._restore(params, snapshot, optimizer_snapshot)
-                raise FloatingPointError(
-                    f"NeuralNetwork.fit: expected a finite loss, got {loss} at epoch {epoch}, "
-                    f"batch {batch}; the weights and optimizer state from the start of epoch {epoch} "
-                    f"were restored. Try a smaller learning rate (now {getattr(optimizer, 'lr', '?')})"
-                )
-            for p in params:  # zero_grad, without walking the layers each batch
-                p.zero_grad()
-            self._backward_parameters(self.loss.backward(), first)
+            m = len(index)
+            x_batch = np.take(X, index, axis=0, out=gathered[:m], mode="clip")  # index is in range
+            with arrays:  # the layers write this batch over the last one's arrays
+                out = self._forward(x_batch)
+                loss = self.loss._forward(out, y[index])  # y was checked once by fit
+                if not math.isfinite(loss):
+                    self._restore(params, snapshot, optimizer_snapshot)
+                    raise FloatingPointError(
+                        f"NeuralNetwork.fit: expected a finite loss, got {loss} at epoch {epoch}, "
+                        f"batch {batch}; the weights and optimizer state from the start of epoch {epoch} "
+                        f"were restored. Try a smaller learning rate (now {getattr(optimizer, 'lr', '?')})"
+                    )
+                for p in params:  # zero_grad, without walking the layers each batch
+                    p.zero_grad()
+                self._backward_parameters(self.loss.backward(), first)
             optimizer.step(params)
-            seen += len(index)
-            loss_sum += loss * len(index)
-            correct += self.loss._accuracy(out, self.loss.target) * len(index)  # target checked by forward
+            seen += m
+            loss_sum += loss * m
+            correct += self.loss._accuracy(out, self.loss.target) * m  # target checked by forward
             if callbacks:
                 batch_logs = {"loss": loss_sum / seen, "accuracy": correct / seen}
                 for callback in callbacks:

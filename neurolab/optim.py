@@ -31,17 +31,18 @@ class Optimizer:
     @quiet_underflow
     def step(self, parameters: Iterable[Parameter]) -> None:
         """Update each parameter's ``value`` in place from its ``grad``."""
+        state, scratch, update, decay = self.state, self._scratch, self.update, self.weight_decay
         for p in parameters:
-            grad = p.grad
-            if self.weight_decay:
-                grad = grad + self.weight_decay * p.value  # L2 penalty (wd/2)||w||^2
-            self.update(p, grad, self.state.setdefault(p, {}), self._scratch_for(p))
-
-    def _scratch_for(self, p: Parameter) -> np.ndarray:
-        scratch = self._scratch.get(p)
-        if scratch is None or scratch.shape != p.value.shape or scratch.dtype != p.value.dtype:
-            scratch = self._scratch[p] = np.empty_like(p.value)
-        return scratch
+            grad, value = p.grad, p.value
+            if decay:
+                grad = grad + decay * value  # L2 penalty (wd/2)||w||^2
+            work = scratch.get(p)
+            if work is None or work.shape != value.shape or work.dtype != value.dtype:
+                work = scratch[p] = np.empty_like(value)
+            param_state = state.get(p)
+            if param_state is None:
+                param_state = state[p] = {}
+            update(p, grad, param_state, work)
 
     def update(self, p: Parameter, grad: np.ndarray, state: dict, scratch: np.ndarray) -> None:
         """Update ``p.value`` in place from ``grad``; ``state`` persists, ``scratch`` is work space."""

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+
+
+_BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+@functools.lru_cache(maxsize=16)
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only vector of n ones (one per batch size and dtype in use)."""
+    ones = np.ones(n, dtype)
+    ones.flags.writeable = False
+    return ones
 
 
 class Parameter:
@@ -89,12 +102,22 @@ class Parameter:
             self._grad += a @ b
 
     def add_sum(self, a: np.ndarray, axis: int = 0) -> None:
-        """``grad += a.sum(axis)``, written into ``grad`` directly when it is zero."""
-        if self._zeroed:
-            np.sum(a, axis=axis, out=self._grad)
-            self._zeroed = False
+        """``grad += a.sum(axis)``, written into ``grad`` directly when it is zero.
+
+        The column sums of an ``(N, K)`` float array are computed as ``ones(N) @ a``, a BLAS
+        matrix-vector product about twice as fast as ``a.sum(axis=0)``.
+        """
+        if axis == 0 and a.ndim == 2 and a.dtype == self._grad.dtype and a.dtype in _BLAS_DTYPES:
+            ones = _ones(a.shape[0], a.dtype)
+            if self._zeroed:
+                np.dot(ones, a, out=self._grad)
+            else:
+                self._grad += ones @ a
+        elif self._zeroed:
+            a.sum(axis=axis, out=self._grad)
         else:
             self._grad += a.sum(axis=axis)
+        self._zeroed = False
 
     def astype(self, dtype) -> None:
         """Convert ``value`` and ``grad`` to ``dtype`` (new arrays; existing views detach)."""
