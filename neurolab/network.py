@@ -288,23 +288,17 @@ class NeuralNetwork:
             index = order[start : start + batch_size]
             m = len(index)
             x_batch = np.take(X, index, axis=0, out=gathered[:m], mode="clip")  # index is in range
-            with arrays:  # the layers write this batch over the last one's arrays
-                out = self._forward(x_batch)
-                loss = self.loss._forward(out, y[index])  # y was checked once by fit
-                if not math.isfinite(loss):
-                    self._restore(params, snapshot, optimizer_snapshot)
-                    raise FloatingPointError(
-                        f"NeuralNetwork.fit: expected a finite loss, got {loss} at epoch {epoch}, "
-                        f"batch {batch}; the weights and optimizer state from the start of epoch {epoch} "
-                        f"were restored. Try a smaller learning rate (now {getattr(optimizer, 'lr', '?')})"
-                    )
-                for p in params:  # zero_grad, without walking the layers each batch
-                    p.zero_grad()
-                self._backward_parameters(self.loss.backward(), first)
-            optimizer.step(params)
+            loss, accuracy = self._train_batch(x_batch, y[index], params, first, arrays)
+            if not math.isfinite(loss):
+                self._restore(params, snapshot, optimizer_snapshot)
+                raise FloatingPointError(
+                    f"NeuralNetwork.fit: expected a finite loss, got {loss} at epoch {epoch}, "
+                    f"batch {batch}; the weights and optimizer state from the start of epoch {epoch} "
+                    f"were restored. Try a smaller learning rate (now {getattr(optimizer, 'lr', '?')})"
+                )
             seen += m
             loss_sum += loss * m
-            correct += self.loss._accuracy(out, self.loss.target) * m  # target checked by forward
+            correct += accuracy * m
             if callbacks:
                 batch_logs = {"loss": loss_sum / seen, "accuracy": correct / seen}
                 for callback in callbacks:
@@ -317,6 +311,23 @@ class NeuralNetwork:
                 f"learning rate (now {getattr(optimizer, 'lr', '?')})"
             )
         return {"loss": loss_sum / n, "accuracy": correct / n, "lr": getattr(optimizer, "lr", float("nan"))}
+
+    def _train_batch(self, x, y, params, first, arrays: FitArrays) -> tuple[float, float]:
+        """Forward, loss, backward and optimizer step on one batch; return its loss and accuracy.
+
+        ``y`` was checked by ``fit``. A non-finite loss returns at once, before any gradient or
+        step. Inside ``arrays`` the layers write this batch over the last one's arrays.
+        """
+        with arrays:
+            out = self._forward(x)
+            loss = self.loss._forward(out, y)
+            if not math.isfinite(loss):
+                return loss, float("nan")
+            for p in params:  # zero_grad, without walking the layers each batch
+                p.zero_grad()
+            self._backward_parameters(self.loss.backward(), first)
+        self.optimizer.step(params)
+        return loss, self.loss._accuracy(out, self.loss.target)
 
     def _restore(self, params, snapshot, optimizer_snapshot) -> None:
         """Put back the weights and optimizer state saved at the start of an epoch."""
