@@ -199,6 +199,8 @@ class Dense(Layer):
     ``dW`` and ``db`` are added to ``weight.grad`` and ``bias.grad``.
     """
 
+    _packable = True  # reads weight.value and bias.value at every call: a network may move them
+
     def __init__(
         self,
         in_features: int,

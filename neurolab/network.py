@@ -13,6 +13,7 @@ from . import optim as _optim
 from ._buffers import FitArrays
 from .activations import quiet_underflow
 from .layer import Layer
+from .parameter import ParameterBlock
 from .validation import as_generator, finite, numeric_array, positive_int
 
 
@@ -38,6 +39,12 @@ class NeuralNetwork:
         net.zero_grad()
         dX   = net.backward(net.loss.backward())   (N, features); fills every .grad
         optimizer.step(net.parameters())
+
+    The network stores the weights and biases of its ``Dense`` layers back to back in one
+    array (and their gradients in another; see :class:`~neurolab.parameter.ParameterBlock`),
+    so that ``fit``'s optimizer step is a few whole-array operations. Building the network
+    copies them there: take ``layer.weight.value`` (or a neuron view) after building it, not
+    before, to see the weights it trains.
     """
 
     def __init__(self, layers, loss) -> None:
@@ -76,6 +83,14 @@ class NeuralNetwork:
         self.optimizer = None
         self.shuffle_rng: np.random.Generator | None = None  # the Generator of the last fit's shuffling
         self._input_shapes: list[tuple[int, ...]] = []
+        self._block = self._pack()
+
+    def _pack(self) -> ParameterBlock:
+        """Store the parameters of the layers that allow it (``Dense``) back to back (see
+        :class:`~neurolab.parameter.ParameterBlock`): an optimizer step is then a few
+        whole-array operations. Their numbers are copied into the block."""
+        packable = [getattr(layer, "_packable", False) for layer in self.layers for _ in layer.parameters()]
+        return ParameterBlock(self.parameters(), packable)
 
     # -- parameters ---------------------------------------------------------------------
     def parameters(self) -> list:
@@ -91,6 +106,7 @@ class NeuralNetwork:
         for layer in self.layers:
             layer.astype(dtype)
         self.optimizer = None  # its state had the old dtype
+        self._block = self._pack()
         return self
 
     # -- forward and backward -----------------------------------------------------------
@@ -277,6 +293,8 @@ class NeuralNetwork:
     def _train_epoch(self, X, y, epoch, batch_size, shuffle, gen, callbacks, arrays: FitArrays) -> dict:
         """One pass over (X, y) in training mode; return the epoch's logs."""
         optimizer, params, first = self.optimizer, self.parameters(), self._first_trainable()
+        if self._block.parameters != tuple(params) or not self._block.intact():
+            self._block = self._pack()  # layers were changed or converted since the last pack
         snapshot = [p.value.copy() for p in params]  # the last weights known good, once per epoch
         optimizer_snapshot = {p: copy.deepcopy(state) for p, state in optimizer.state.items()}  # values only: keys stay the parameters
         n = X.shape[0]
@@ -326,7 +344,7 @@ class NeuralNetwork:
             for p in params:  # zero_grad, without walking the layers each batch
                 p.zero_grad()
             self._backward_parameters(self.loss.backward(), first)
-        self.optimizer.step(params)
+        self.optimizer.step(self._block)  # the same parameters as params, stored back to back
         return loss, self.loss._accuracy(out, self.loss.target)
 
     def _restore(self, params, snapshot, optimizer_snapshot) -> None:

@@ -14,12 +14,22 @@ from typing import Iterable
 import numpy as np
 
 from .activations import quiet_underflow
-from .parameter import Parameter
+from .parameter import Parameter, ParameterBlock
 from .validation import from_table, nonnegative_float
 
 
 class Optimizer:
-    """Base class: validated ``lr`` and ``weight_decay``, per-parameter state, ``step``."""
+    """Base class: validated ``lr`` and ``weight_decay``, per-parameter state, ``step``.
+
+    A subclass implements ``update(p, grad, state, scratch)`` for one parameter. When that rule
+    is elementwise (the same formula applied to every number, as in SGD, RMSprop and Adam), it
+    sets ``elementwise = True``, and ``step`` given a :class:`~neurolab.parameter.ParameterBlock`
+    (``fit`` passes its network's) calls ``update`` once for all the block's packed parameters,
+    on flat arrays, instead of once per parameter; ``state[p]`` then holds views of the flat
+    state, so it reads and saves as usual.
+    """
+
+    elementwise = False
 
     def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
         name = type(self).__name__
@@ -27,10 +37,13 @@ class Optimizer:
         self.weight_decay = nonnegative_float(weight_decay, "weight_decay", name)
         self.state: dict[Parameter, dict] = {}
         self._scratch: dict[Parameter, np.ndarray] = {}  # one work array per parameter, not state
+        self._block = None  # (block, its flat state, [(parameter, its state dict, its views)])
 
     @quiet_underflow
     def step(self, parameters: Iterable[Parameter]) -> None:
         """Update each parameter's ``value`` in place from its ``grad``."""
+        if isinstance(parameters, ParameterBlock) and self.elementwise and self._step_block(parameters):
+            parameters = parameters.loose
         state, scratch, update, decay = self.state, self._scratch, self.update, self.weight_decay
         for p in parameters:
             grad, value = p.grad, p.value
@@ -43,6 +56,67 @@ class Optimizer:
             if param_state is None:
                 param_state = state[p] = {}
             update(p, grad, param_state, work)
+
+    def _step_block(self, block: ParameterBlock) -> bool:
+        """One ``update`` for all of ``block.packed``; False (nothing done) when it cannot be."""
+        if not block.packed or not block.intact():
+            return False
+        cached = self._block
+        if cached is None or cached[0] is not block or not self._links_intact(cached[2]):
+            flat = self._gather_state(block)
+            if flat is None:  # the parameters' states differ in kind: go one by one
+                return False
+            cached = self._block = (block, flat, self._link_state(block, flat))
+        _, flat, links = cached
+        block.write_pending_zeros()
+        p = block.flat
+        grad = p.grad if not self.weight_decay else p.grad + self.weight_decay * p.value
+        work = self._scratch.get(p)
+        if work is None:
+            work = self._scratch[p] = np.empty_like(p.value)
+        kinds = len(flat)
+        self.update(p, grad, flat, work)
+        if len(flat) != kinds:  # the first update made the state: give each parameter its views
+            self._block = (block, flat, self._link_state(block, flat))
+        else:
+            for _, state, _ in links:  # counters (Adam's step) are numbers, not views
+                for key, value in flat.items():
+                    if not isinstance(value, np.ndarray):
+                        state[key] = value
+        return True
+
+    def _gather_state(self, block: ParameterBlock) -> dict | None:
+        """The packed parameters' states as one flat state (arrays concatenated), or None."""
+        states = [self.state.get(p) or {} for p in block.packed]
+        keys = set(states[0])
+        if any(set(state) != keys for state in states):
+            return None
+        flat = {}
+        for key in keys:
+            values = [state[key] for state in states]
+            if all(isinstance(v, np.ndarray) and v.shape == p.shape and v.dtype == p.dtype for v, p in zip(values, block.packed)):
+                flat[key] = np.concatenate([v.reshape(-1) for v in values])
+            elif all(not isinstance(v, np.ndarray) and v == values[0] for v in values):
+                flat[key] = values[0]
+            else:
+                return None
+        return flat
+
+    def _link_state(self, block: ParameterBlock, flat: dict) -> list:
+        """Make each packed parameter's ``state`` dict hold views of ``flat`` (numbers copied)."""
+        views = {key: block.views(value) for key, value in flat.items() if isinstance(value, np.ndarray)}
+        links = []
+        for i, p in enumerate(block.packed):
+            state = self.state.setdefault(p, {})
+            state.clear()
+            state.update({key: views[key][i] if key in views else value for key, value in flat.items()})
+            links.append((p, state, {key: views[key][i] for key in views}))
+        return links
+
+    def _links_intact(self, links: list) -> bool:
+        """Whether ``state`` still holds the views made by :meth:`_link_state` (not, e.g., loaded copies)."""
+        state = self.state
+        return all(state.get(p) is s and all(s.get(k) is v for k, v in views.items()) for p, s, views in links)
 
     def update(self, p: Parameter, grad: np.ndarray, state: dict, scratch: np.ndarray) -> None:
         """Update ``p.value`` in place from ``grad``; ``state`` persists, ``scratch`` is work space."""
@@ -68,6 +142,8 @@ class SGD(Optimizer):
         g = g + momentum * v   if nesterov, else   g = v      (when momentum > 0)
         w = w - lr * g
     """
+
+    elementwise = True
 
     def __init__(self, lr: float = 1e-3, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
         super().__init__(lr, weight_decay)
@@ -109,6 +185,8 @@ class RMSprop(Optimizer):
         w = w - lr * u
     """
 
+    elementwise = True
+
     def __init__(self, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0, weight_decay: float = 0.0):
         super().__init__(lr, weight_decay)
         self.alpha = nonnegative_float(alpha, "alpha", "RMSprop")
@@ -129,7 +207,9 @@ class RMSprop(Optimizer):
         scratch += self.eps
         np.divide(grad, scratch, out=scratch)  # u = g / (sqrt(s) + eps)
         if self.momentum:
-            velocity = state.setdefault("velocity", np.zeros_like(p.value))
+            velocity = state.get("velocity")
+            if velocity is None:
+                velocity = state["velocity"] = np.zeros_like(p.value)
             velocity *= self.momentum
             velocity += scratch
             scratch[...] = velocity
@@ -151,6 +231,8 @@ class Adam(Optimizer):
         v = beta2 * v + (1 - beta2) * g^2
         w = w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
     """
+
+    elementwise = True
 
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(lr, weight_decay)

@@ -171,3 +171,74 @@ class ParameterRow(Parameter):
 
     def __repr__(self) -> str:
         return f"ParameterRow(row {self.index} of {self.parent!r})"
+
+
+class ParameterBlock:
+    """Parameters stored back to back, so that an optimizer can update them all at once.
+
+    The ``packed`` parameters (those of the given ones whose layer allows it, of one dtype) get
+    their ``value`` and ``grad`` replaced by views of two flat arrays, ``value`` and ``grad`` of
+    shape ``(total,)``, in order; their numbers are copied over. An elementwise optimizer then
+    updates all of them with a few whole-array operations instead of a few per parameter, which
+    for a small network is most of the step's time. The ``loose`` ones stay as they were.
+
+    Iterating over a block gives every parameter (packed and loose) in the given order, so a
+    block can be passed wherever a list of parameters can. Giving a packed parameter a new array
+    (``astype``, ``p.grad = ...``) takes it out of the block: :meth:`intact` is then False and
+    optimizers update parameter by parameter.
+
+    Parameters
+    ----------
+    parameters : sequence of Parameter
+    packable : sequence of bool, optional
+        Which of them may be moved (default: all). ``NeuralNetwork`` packs the parameters of
+        layers that read them through ``parameter.value`` at every call (``Dense``), not those
+        of other layers, which may hold on to the arrays they registered.
+    """
+
+    def __init__(self, parameters, packable=None) -> None:
+        self.parameters = tuple(parameters)
+        packable = [True] * len(self.parameters) if packable is None else list(packable)
+        candidates = [p for p, ok in zip(self.parameters, packable) if ok]
+        dtype = candidates[0].dtype if candidates else np.dtype(np.float32)
+        self.packed = tuple(p for p in candidates if p.dtype == dtype)
+        self.loose = tuple(p for p in self.parameters if all(p is not q for q in self.packed))
+        self._spans = []
+        offset = 0
+        for p in self.packed:
+            self._spans.append((offset, p.size, p.shape))
+            offset += p.size
+        self.value = np.empty(offset, dtype)
+        self.grad = np.empty(offset, dtype)
+        for p, value, grad in zip(self.packed, self.views(self.value), self.views(self.grad)):
+            value[...] = p.value
+            grad[...] = p._grad  # as stored: a pending zero_grad stays pending
+            p.value, p._grad = value, grad
+        self.flat = Parameter(self.value, self.grad)  # the packed ones as one parameter
+
+    def views(self, flat: np.ndarray) -> list[np.ndarray]:
+        """``flat`` ``(total,)`` cut into arrays of the packed parameters' shapes (views)."""
+        return [flat[start : start + size].reshape(shape) for start, size, shape in self._spans]
+
+    def intact(self) -> bool:
+        """Whether every packed parameter's value and grad are still views of the block."""
+        value, grad = self.value, self.grad
+        return all(p.value.base is value and p._grad.base is grad for p in self.packed)
+
+    def write_pending_zeros(self) -> None:
+        """Write the zeros of a ``zero_grad`` still pending (a parameter no backward reached)."""
+        for p in self.packed:
+            if p._zeroed:
+                p.grad  # noqa: B018 - the property writes them
+
+    def __iter__(self):
+        return iter(self.parameters)
+
+    def __len__(self) -> int:
+        return len(self.parameters)
+
+    def __getitem__(self, index):
+        return self.parameters[index]
+
+    def __repr__(self) -> str:
+        return f"ParameterBlock({len(self.packed)} packed, {len(self.loose)} loose, {self.value.size} values)"
