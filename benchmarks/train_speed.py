@@ -12,6 +12,8 @@ Cases (``--cases``, comma-separated; default all):
                float32 end to end, no dL/dX for the first layer. The base of the ratios.
 ``neurolab``   ``net.fit(x, y, epochs=1, ...)`` once per epoch, the dataset kept uint8 behind
                ``Rescale(1 / 255)``.
+``paired``     ``numpy`` and ``neurolab`` in one process, one epoch of each in turn (see below):
+               the most precise ratio on a machine whose speed drifts between processes.
 ``torch``      ``nn.Sequential`` + ``CrossEntropyLoss`` + ``torch.optim.SGD``, 2 threads (needs
                ``pip install torch==2.13.0``; torch is never a neurolab dependency).
 ``floor``      only the eight matrix products of an epoch (forward and backward, same shapes,
@@ -28,13 +30,23 @@ Cases (``--cases``, comma-separated; default all):
 
 How it measures: each (case, round) runs in a fresh process (this script with ``--worker``),
 which prints one JSON line: the seconds of each epoch, the final test accuracy and the peak
-RSS. Round ``r`` runs every case once, in an order rotated by ``r``, with seed ``seed + r``.
+RSS. Round ``r`` runs every case once, with seed ``seed + r``, in an order where each case sits
+next to the reference of its ratio, reversed every other round (so a slow drift of the
+machine's speed does not always fall on the same side).
 A process's time is the median of its epochs 2..E (epoch 1 is warm-up; with one epoch, that
 epoch). The ratio of a case is computed per round, against its reference measured in the same
 round, so slow spells of a busy machine hit both sides; the table gives the median ratio over
 rounds with its range, and ``fastest``: the case's fastest epoch (2..E, over all rounds) over
 the reference's, a second estimate that noise, which only ever adds time, disturbs less.
 ``--json PATH`` keeps the raw results; ``--report PATH`` prints their table again.
+
+The ``paired`` case exists because this kind of virtual machine switches between speeds that
+differ by up to 2x, for seconds at a time, invisibly to ``/proc/stat``: two processes a few
+seconds apart may run at different speeds, so their ratio scatters by +-30%. Its process
+trains both networks, alternating whole epochs (numpy first on even epochs of even rounds,
+and so on), and takes per round the median of neurolab's epoch i over the reference's epoch
+i; the two sides then share the machine's state. Its peak RSS holds both networks, so the
+table shows none.
 
 Reproduce (from the repository root; the first two lines once)::
 
@@ -89,10 +101,14 @@ INSTALL_TORCH = f"pip install torch=={TORCH_VERSION}"
 BUSY_LIMIT = 0.1  # cores used by other processes above which a run counts as disturbed
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
+# The order of a round (reversed every other round): each case next to the reference of its ratio.
+RUN_ORDER = ["floor", "torch", "numpy", "neurolab", "views", "neuron-vec", "neuron", "paired"]
+
 # case -> (row label, reference case of its ratio)
 CASES = {
     "numpy": ("numpy reference", "numpy"),
     "neurolab": ("neurolab", "numpy"),
+    "paired": ("neurolab, epochs alternating with numpy in one process", "numpy"),
     "torch": ("torch (CPU)", "numpy"),
     "floor": ("matmul floor (GEMMs only)", "numpy"),
     "views": ("neurolab + neuron views read each batch", "neurolab"),
@@ -135,7 +151,7 @@ def numpy_predict(images: np.ndarray, weights, biases, batch: int = 1024) -> np.
     return np.concatenate(labels)
 
 
-def worker_numpy(data, epochs: int, seed: int, **_) -> dict:
+class NumpyReference:
     """Train the reference MLP with hand-written NumPy; every array is float32 and preallocated.
 
     Per batch of m rows (views ``[:m]`` of the buffers; the last batch has 96)::
@@ -151,46 +167,55 @@ def worker_numpy(data, epochs: int, seed: int, **_) -> dict:
         G1 = (G2 @ W2) * (H1 > 0)                   (m, 256)
         dW1 = G1.T @ X,   db1 = G1.sum(0)           (no dL/dX: nothing needs it)
         v = momentum * v + g  (v = g on the first step);  w -= lr * v      (torch's rule)
+
+    ``epoch()`` trains one epoch and returns its seconds; ``result()`` scores the test set.
     """
-    (images, labels), (test_images, test_labels) = data
-    n = images.shape[0]
-    rng = np.random.default_rng(seed)
-    f32 = np.float32
-    weights = [he_normal(rng, SIZES[i + 1], SIZES[i]) for i in range(3)]
-    biases = [np.zeros(SIZES[i + 1], dtype=f32) for i in range(3)]
-    params = weights + biases
-    grads = [np.empty_like(p) for p in params]
-    velocities = [np.zeros_like(p) for p in params]
-    w1, w2, w3 = weights
-    b1, b2, b3 = biases
-    dw1, dw2, dw3, db1, db2, db3 = grads
 
-    x_u8 = np.empty((BATCH, SIZES[0]), dtype=np.uint8)
-    y_u8 = np.empty(BATCH, dtype=np.uint8)
-    x = np.empty((BATCH, SIZES[0]), dtype=f32)
-    h1 = np.empty((BATCH, SIZES[1]), dtype=f32)
-    h2 = np.empty((BATCH, SIZES[2]), dtype=f32)
-    z3 = np.empty((BATCH, SIZES[3]), dtype=f32)
-    g3 = np.empty((BATCH, SIZES[3]), dtype=f32)  # softmax, then dL/dZ3 in place
-    g2 = np.empty((BATCH, SIZES[2]), dtype=f32)
-    g1 = np.empty((BATCH, SIZES[1]), dtype=f32)
-    mask2 = np.empty((BATCH, SIZES[2]), dtype=bool)
-    mask1 = np.empty((BATCH, SIZES[1]), dtype=bool)
-    row_max = np.empty((BATCH, 1), dtype=f32)
-    row_sum = np.empty((BATCH, 1), dtype=f32)
-    rows = np.arange(BATCH)
-    scale, lr, momentum = f32(1 / 255), f32(LR), f32(MOMENTUM)
+    def __init__(self, data, seed: int) -> None:
+        (self.images, self.labels), (self.test_images, self.test_labels) = data
+        self.rng = np.random.default_rng(seed)
+        f32 = np.float32
+        self.weights = [he_normal(self.rng, SIZES[i + 1], SIZES[i]) for i in range(3)]
+        self.biases = [np.zeros(SIZES[i + 1], dtype=f32) for i in range(3)]
+        self.params = self.weights + self.biases
+        self.grads = [np.empty_like(p) for p in self.params]
+        self.velocities = [np.zeros_like(p) for p in self.params]
+        self.buffers = dict(
+            x_u8=np.empty((BATCH, SIZES[0]), dtype=np.uint8),
+            y_u8=np.empty(BATCH, dtype=np.uint8),
+            x=np.empty((BATCH, SIZES[0]), dtype=f32),
+            h1=np.empty((BATCH, SIZES[1]), dtype=f32),
+            h2=np.empty((BATCH, SIZES[2]), dtype=f32),
+            z3=np.empty((BATCH, SIZES[3]), dtype=f32),
+            g3=np.empty((BATCH, SIZES[3]), dtype=f32),  # softmax, then dL/dZ3 in place
+            g2=np.empty((BATCH, SIZES[2]), dtype=f32),
+            g1=np.empty((BATCH, SIZES[1]), dtype=f32),
+            mask2=np.empty((BATCH, SIZES[2]), dtype=bool),
+            mask1=np.empty((BATCH, SIZES[1]), dtype=bool),
+            row_max=np.empty((BATCH, 1), dtype=f32),
+            row_sum=np.empty((BATCH, 1), dtype=f32),
+        )
+        self.first_step = True
+        self.train_loss = self.train_acc = None
 
-    epoch_s, first_step = [], True
-    for _ in range(epochs):
+    def epoch(self) -> float:
+        images, labels, n = self.images, self.labels, self.images.shape[0]
+        f32 = np.float32
+        w1, w2, w3 = self.weights
+        b1, b2, b3 = self.biases
+        dw1, dw2, dw3, db1, db2, db3 = self.grads
+        buf = self.buffers
+        rows = np.arange(BATCH)
+        scale, lr, momentum = f32(1 / 255), f32(LR), f32(MOMENTUM)
         start_time = time.perf_counter()
-        order = rng.permutation(n)
+        order = self.rng.permutation(n)
         loss_sum, correct = 0.0, 0
         for start in range(0, n, BATCH):
             idx = order[start : start + BATCH]
             m = idx.shape[0]
-            xb_u8, yb, xb = x_u8[:m], y_u8[:m], x[:m]
-            a1, a2, z, g, d2, d1 = h1[:m], h2[:m], z3[:m], g3[:m], g2[:m], g1[:m]
+            xb_u8, yb, xb = buf["x_u8"][:m], buf["y_u8"][:m], buf["x"][:m]
+            a1, a2, z, g = buf["h1"][:m], buf["h2"][:m], buf["z3"][:m], buf["g3"][:m]
+            d2, d1, row_max, row_sum = buf["g2"][:m], buf["g1"][:m], buf["row_max"][:m], buf["row_sum"][:m]
             np.take(images, idx, axis=0, out=xb_u8, mode="clip")  # "raise" + out= would copy twice
             np.take(labels, idx, out=yb, mode="clip")
             np.multiply(xb_u8, scale, out=xb, dtype=f32)
@@ -204,51 +229,108 @@ def worker_numpy(data, epochs: int, seed: int, **_) -> dict:
             np.matmul(a2, w3.T, out=z)
             z += b3
             # softmax cross-entropy, stable: shift by the row maximum
-            np.max(z, axis=1, keepdims=True, out=row_max[:m])
-            np.subtract(z, row_max[:m], out=g)
+            np.max(z, axis=1, keepdims=True, out=row_max)
+            np.subtract(z, row_max, out=g)
             picked = g[rows[:m], yb]  # shifted logit of the true class (m,)
             np.exp(g, out=g)
-            np.sum(g, axis=1, keepdims=True, out=row_sum[:m])
-            loss_sum += float(np.log(row_sum[:m]).sum() - picked.sum())
+            np.sum(g, axis=1, keepdims=True, out=row_sum)
+            loss_sum += float(np.log(row_sum).sum() - picked.sum())
             correct += int(np.count_nonzero(z.argmax(axis=1) == yb))
-            np.divide(g, row_sum[:m], out=g)
+            np.divide(g, row_sum, out=g)
             g[rows[:m], yb] -= 1
             g *= f32(1 / m)
             # backward
             np.matmul(g.T, a2, out=dw3)
             np.sum(g, axis=0, out=db3)
             np.matmul(g, w3, out=d2)
-            np.greater(a2, 0, out=mask2[:m])
-            np.multiply(d2, mask2[:m], out=d2)
+            np.greater(a2, 0, out=buf["mask2"][:m])
+            np.multiply(d2, buf["mask2"][:m], out=d2)
             np.matmul(d2.T, a1, out=dw2)
             np.sum(d2, axis=0, out=db2)
             np.matmul(d2, w2, out=d1)
-            np.greater(a1, 0, out=mask1[:m])
-            np.multiply(d1, mask1[:m], out=d1)
+            np.greater(a1, 0, out=buf["mask1"][:m])
+            np.multiply(d1, buf["mask1"][:m], out=d1)
             np.matmul(d1.T, xb, out=dw1)
             np.sum(d1, axis=0, out=db1)
             # SGD with momentum, as torch.optim.SGD
-            for p, grad, v in zip(params, grads, velocities):
-                if first_step:
+            for p, grad, v in zip(self.params, self.grads, self.velocities):
+                if self.first_step:
                     np.copyto(v, grad)
                 else:
                     v *= momentum
                     v += grad
                 np.multiply(v, lr, out=grad)  # the gradient buffer is free until the next batch
                 p -= grad
-            first_step = False
-        epoch_s.append(time.perf_counter() - start_time)
+            self.first_step = False
+        seconds = time.perf_counter() - start_time
+        self.train_loss, self.train_acc = loss_sum / n, correct / n
+        return seconds
 
-    arrays = params + grads + velocities + [x, h1, h2, z3, g3, g2, g1]
-    dtypes = sorted({a.dtype.name for a in arrays})
-    if dtypes != ["float32"]:
-        raise AssertionError(f"numpy reference: expected only float32 arrays, got {dtypes}")
-    return {
-        "epoch_s": epoch_s,
-        "train_loss": loss_sum / n,
-        "train_acc": correct / n,
-        "test_acc": float(np.mean(numpy_predict(test_images, weights, biases) == test_labels)),
-    }
+    def result(self) -> dict:
+        arrays = self.params + self.grads + self.velocities + [b for b in self.buffers.values() if b.dtype.kind == "f"]
+        dtypes = sorted({a.dtype.name for a in arrays})
+        if dtypes != ["float32"]:
+            raise AssertionError(f"numpy reference: expected only float32 arrays, got {dtypes}")
+        predicted = numpy_predict(self.test_images, self.weights, self.biases)
+        return {"train_loss": self.train_loss, "train_acc": self.train_acc,
+                "test_acc": float(np.mean(predicted == self.test_labels))}
+
+
+class NeurolabRun:
+    """The reference MLP in neurolab: ``net.fit(x, y, epochs=1, ...)`` per ``epoch()``."""
+
+    def __init__(self, data, seed: int, sizes=SIZES, callbacks=()) -> None:
+        import neurolab as nl
+
+        (self.images, self.labels), (self.test_images, self.test_labels) = data
+        self.net = neurolab_net(sizes, seed)
+        self.optimizer = nl.optim.SGD(lr=LR, momentum=MOMENTUM)
+        self.shuffle_rng = np.random.default_rng(seed + 10_000)
+        self.callbacks = list(callbacks)
+        self.history = None
+
+    def epoch(self) -> float:
+        start_time = time.perf_counter()
+        self.history = self.net.fit(
+            self.images, self.labels, epochs=1, batch_size=BATCH, optimizer=self.optimizer,
+            rng=self.shuffle_rng, callbacks=self.callbacks, verbose=0,
+        )
+        return time.perf_counter() - start_time
+
+    def result(self) -> dict:
+        return {"train_loss": self.history["loss"][-1], "train_acc": self.history["accuracy"][-1],
+                "test_acc": self.net.evaluate(self.test_images, self.test_labels)["accuracy"]}
+
+
+def run_epochs(trainer, epochs: int) -> dict:
+    """``epochs`` epochs of ``trainer``; its result with the seconds of each epoch."""
+    epoch_s = [trainer.epoch() for _ in range(epochs)]
+    return {"epoch_s": epoch_s, **trainer.result()}
+
+
+def worker_numpy(data, epochs: int, seed: int, **_) -> dict:
+    return run_epochs(NumpyReference(data, seed), epochs)
+
+
+def worker_paired(data, epochs: int, seed: int, **_) -> dict:
+    """neurolab and the NumPy reference in one process, one epoch each in turn.
+
+    Epoch i of the two runs back to back, in the order numpy, neurolab when ``i + seed`` is
+    even and the reverse otherwise (so a drift in machine speed falls on both sides), so that
+    each pair of epochs sees the same state of this machine, whose speed changes between
+    processes by up to 2x. The ratio of the round is the median over epochs 2..E of
+    neurolab's epoch i / the reference's epoch i.
+    """
+    trainers = {"numpy": NumpyReference(data, seed), "neurolab": NeurolabRun(data, seed)}
+    times = {"numpy": [], "neurolab": []}
+    for i in range(epochs):
+        order = ("numpy", "neurolab") if (i + seed) % 2 == 0 else ("neurolab", "numpy")
+        for name in order:
+            times[name].append(trainers[name].epoch())
+    pairs = list(zip(times["neurolab"], times["numpy"]))[1:] or list(zip(times["neurolab"], times["numpy"]))
+    result = {"epoch_s": times["neurolab"], "ref_epoch_s": times["numpy"], **trainers["neurolab"].result()}
+    result["ratio"] = statistics.median(a / b for a, b in pairs)
+    return result
 
 
 # -- the GEMM floor ---------------------------------------------------------------------------
@@ -300,29 +382,8 @@ def neurolab_net(sizes, seed: int):
     return nl.NeuralNetwork(layers, "cross_entropy")
 
 
-def fit_epochs(net, images, labels, epochs: int, seed: int, callbacks=()) -> dict:
-    """Call ``net.fit`` once per epoch (same optimizer and shuffling generator); time each call."""
-    import neurolab as nl
-
-    optimizer = nl.optim.SGD(lr=LR, momentum=MOMENTUM)
-    shuffle_rng = np.random.default_rng(seed + 10_000)
-    epoch_s, history = [], None
-    for _ in range(epochs):
-        start_time = time.perf_counter()
-        history = net.fit(
-            images, labels, epochs=1, batch_size=BATCH, optimizer=optimizer,
-            rng=shuffle_rng, callbacks=callbacks, verbose=0,
-        )
-        epoch_s.append(time.perf_counter() - start_time)
-    return {"epoch_s": epoch_s, "train_loss": history["loss"][-1], "train_acc": history["accuracy"][-1]}
-
-
 def worker_neurolab(data, epochs: int, seed: int, **_) -> dict:
-    (images, labels), (test_images, test_labels) = data
-    net = neurolab_net(SIZES, seed)
-    result = fit_epochs(net, images, labels, epochs, seed)
-    result["test_acc"] = net.evaluate(test_images, test_labels)["accuracy"]
-    return result
+    return run_epochs(NeurolabRun(data, seed), epochs)
 
 
 def worker_views(data, epochs: int, seed: int, **_) -> dict:
@@ -341,19 +402,12 @@ def worker_views(data, epochs: int, seed: int, **_) -> dict:
                 views = (neuron.weights, neuron.z, neuron.a, neuron.delta, neuron.grad_weights)
                 self.total += sum(float(view[0]) for view in views)  # touch one value of each
 
-    (images, labels), (test_images, test_labels) = data
-    net = neurolab_net(SIZES, seed)
-    reader = ReadNeurons(layer=1, neurons=(0, 1, 2))
-    result = fit_epochs(net, images, labels, epochs, seed, callbacks=[reader])
-    result["test_acc"] = net.evaluate(test_images, test_labels)["accuracy"]
-    return result
+    return run_epochs(NeurolabRun(data, seed, callbacks=[ReadNeurons(layer=1, neurons=(0, 1, 2))]), epochs)
 
 
 def worker_neuron_vec(data, epochs: int, seed: int, subset: int, **_) -> dict:
-    (images, labels), (test_images, test_labels) = data
-    net = neurolab_net(SMALL_SIZES, seed)
-    result = fit_epochs(net, images[:subset], labels[:subset], epochs, seed)
-    result["test_acc"] = net.evaluate(test_images, test_labels)["accuracy"]
+    (images, labels), test = data
+    result = run_epochs(NeurolabRun(((images[:subset], labels[:subset]), test), seed, sizes=SMALL_SIZES), epochs)
     result["scale"] = images.shape[0] / subset
     return result
 
@@ -463,6 +517,7 @@ def worker_torch(data, epochs: int, seed: int, threads: int | None = None, **_) 
 WORKERS = {
     "numpy": worker_numpy,
     "neurolab": worker_neurolab,
+    "paired": worker_paired,
     "torch": worker_torch,
     "floor": worker_floor,
     "views": worker_views,
@@ -636,11 +691,13 @@ def header(args, torch_ver: str | None) -> list[str]:
         f"threads: {', '.join(threads) if threads else 'OMP_NUM_THREADS/OPENBLAS_NUM_THREADS not set'}",
         f"MLP 784-256-128-10 ReLU, softmax CE from logits, float32, batch {BATCH}, SGD lr {LR} momentum "
         f"{MOMENTUM}, MNIST 60000 (uint8); {args.rounds} round(s) x {args.epochs} epoch(s), fresh process "
-        f"per (case, round), order rotated each round",
+        f"per (case, round), each round's order the reverse of the last",
         "s/epoch: per process the median of epochs 2..E (epoch 1 alone when E = 1); the table gives the "
         "median over rounds (min-max).",
         "ratio: per round, this case's s/epoch / its reference's in the same round; median over rounds "
-        "(min-max). fastest: the case's fastest epoch (2..E, all rounds) / the reference's (noise only adds time). "
+        "(min-max); for the paired row, per round the median over epochs 2..E of neurolab's epoch / the "
+        "reference's epoch run next to it in the same process. "
+        "fastest: the case's fastest epoch (2..E, all rounds) / the reference's (noise only adds time). "
         f"The per-neuron rows use the first {args.subset} images, scaled to 60000.",
     ]
 
@@ -672,12 +729,18 @@ def table(cases, rounds: list[dict], torch_ver: str | None) -> list[str]:
         if not good:
             rows.append((label, "failed (see above)", "", "", "", "", "", ""))
             continue
-        ratios = []
-        for r in rounds:
-            mine, theirs = r.get(case), r.get(ref)
-            if mine and theirs and "error" not in mine and "error" not in theirs:
-                ratios.append(process_time(mine) / process_time(theirs))
-        refs = [r[ref] for r in rounds if ref in r and "error" not in r[ref]]
+        if case == "paired":  # both sides in each process: the ratios come from within it
+            ratios = [r["ratio"] for r in good]
+            refs = [{"epoch_s": r["ref_epoch_s"], "scale": 1.0} for r in good]
+            versus, rss = "numpy reference, same process", "-"
+        else:
+            ratios = []
+            for r in rounds:
+                mine, theirs = r.get(case), r.get(ref)
+                if mine and theirs and "error" not in mine and "error" not in theirs:
+                    ratios.append(process_time(mine) / process_time(theirs))
+            refs = [r[ref] for r in rounds if ref in r and "error" not in r[ref]]
+            versus, rss = CASES[ref][0], f"{statistics.median(r['rss_mib'] for r in good):.0f}"
         fastest = min(map(fastest_epoch, good)) / min(map(fastest_epoch, refs)) if refs else None
         accs = [100 * r["test_acc"] for r in good if r.get("test_acc") is not None]
         rows.append((
@@ -686,9 +749,9 @@ def table(cases, rounds: list[dict], torch_ver: str | None) -> list[str]:
             span([r["epoch_s"][0] * r["scale"] for r in good], ".2f"),
             "1.00" if ref == case else span(ratios, ".2f"),
             "1.00" if ref == case else span([fastest], ".2f"),
-            "" if ref == case else CASES[ref][0],
+            "" if ref == case else versus,
             span(accs, ".1f", "%"),
-            f"{statistics.median(r['rss_mib'] for r in good):.0f}",
+            rss,
         ))
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
@@ -746,7 +809,7 @@ def main(argv=None) -> int:
         cases.append("neuron-vec")  # the per-neuron ratio is measured against it
     if "views" in cases and "neurolab" not in cases:
         cases.append("neurolab")
-    if any(CASES[c][1] == "numpy" for c in cases) and "numpy" not in cases:
+    if any(CASES[c][1] == "numpy" and c != "paired" for c in cases) and "numpy" not in cases:
         cases.insert(0, "numpy")
     cases = [c for c in CASES if c in cases]  # table order
     torch_ver = torch_version()
@@ -762,9 +825,9 @@ def main(argv=None) -> int:
     lines = header(args, torch_ver)
     print("\n".join(lines), flush=True)
     rounds = []
+    run_order = [c for c in RUN_ORDER if c in runnable]
     for r in range(args.rounds):
-        shift = r % len(runnable)
-        order = runnable[shift:] + runnable[:shift]
+        order = run_order if r % 2 == 0 else run_order[::-1]  # each case stays next to its reference
         results = {}
         for case in order:
             for attempt in range(1 + args.retries):
