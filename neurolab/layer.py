@@ -251,9 +251,11 @@ class Dense(Layer):
     @_activations.quiet_underflow
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return ``A = f(X @ W.T + b)`` of shape ``(N, out_features)`` for ``x`` of shape ``(N, in_features)``."""
-        x = self._check_input(x, "forward")
-        shape, dtype = (x.shape[0], self.out_features), self.dtype
-        z = np.matmul(x, self.weight.value.T, out=reusable(self._arrays, "z", shape, dtype))  # Z = X @ W.T
+        w = self.weight.value
+        if not (type(x) is np.ndarray and x.dtype is w.dtype and x.ndim == 2 and x.shape[1] == self.in_features):
+            x = self._check_input(x, "forward")  # converts, or says what is wrong
+        shape, dtype = (x.shape[0], self.out_features), w.dtype
+        z = np.matmul(x, w.T, out=reusable(self._arrays, "z", shape, dtype))  # Z = X @ W.T
         z += self.bias.value
         a = self.activation.forward(z, out=reusable(self._arrays, "a", shape, dtype))  # A = f(Z)
         self.x, self.z, self.a, self.grad_z = x, z, a, None
@@ -274,22 +276,23 @@ class Dense(Layer):
     def _backward(self, grad_out: np.ndarray, method: str, input_grad: bool):
         if self.z is None:
             raise RuntimeError(f"{self!r}.{method}: expected a forward pass first, got none")
+        dtype = self.weight.value.dtype
         if getattr(grad_out, "shape", None) != self.a.shape:
             raise ValueError(
                 f"{self!r}.{method}: expected grad_out of shape {self.a.shape} (the last output), "
                 f"got {getattr(grad_out, 'shape', type(grad_out).__name__)}"
             )
-        if consumable(grad_out) and grad_out.dtype == self.dtype:  # the dL/dX of a Dense above
+        if consumable(grad_out) and grad_out.dtype == dtype:  # the dL/dX of a Dense above
             out = grad_out
         else:
-            out = reusable(self._arrays, "grad_z", self.z.shape, self.dtype)
+            out = reusable(self._arrays, "grad_z", self.z.shape, dtype)
         grad_z = self.activation.backward(self.z, self.a, grad_out, out=out)  # dZ = dA * f'(Z)
         self.weight.add_matmul(grad_z.T, self.x)  # dW = dZ.T @ X, added to weight.grad
         self.bias.add_sum(grad_z, axis=0)  # db = dZ.sum(axis=0), added to bias.grad
         self.grad_z = grad_z
         if not input_grad:
             return None
-        out = reusable(self._arrays, "grad_x", self.x.shape, self.dtype, consumable=True)
+        out = reusable(self._arrays, "grad_x", self.x.shape, dtype, consumable=True)
         return np.matmul(grad_z, self.weight.value, out=out)  # dX = dZ @ W
 
     def _check_input(self, x, method: str) -> np.ndarray:

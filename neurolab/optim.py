@@ -79,10 +79,9 @@ class Optimizer:
         if len(flat) != kinds:  # the first update made the state: give each parameter its views
             self._block = (block, flat, self._link_state(block, flat))
         else:
-            for _, state, _ in links:  # counters (Adam's step) are numbers, not views
-                for key, value in flat.items():
-                    if not isinstance(value, np.ndarray):
-                        state[key] = value
+            numbers = [(key, value) for key, value in flat.items() if not isinstance(value, np.ndarray)]
+            for _, state, _ in links if numbers else ():  # counters (Adam's step) are not views
+                state.update(numbers)
         return True
 
     def _gather_state(self, block: ParameterBlock) -> dict | None:
@@ -116,7 +115,13 @@ class Optimizer:
     def _links_intact(self, links: list) -> bool:
         """Whether ``state`` still holds the views made by :meth:`_link_state` (not, e.g., loaded copies)."""
         state = self.state
-        return all(state.get(p) is s and all(s.get(k) is v for k, v in views.items()) for p, s, views in links)
+        for p, own, views in links:
+            if state.get(p) is not own:
+                return False
+            for key, view in views.items():
+                if own.get(key) is not view:
+                    return False
+        return True
 
     def update(self, p: Parameter, grad: np.ndarray, state: dict, scratch: np.ndarray) -> None:
         """Update ``p.value`` in place from ``grad``; ``state`` persists, ``scratch`` is work space."""

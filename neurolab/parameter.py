@@ -7,9 +7,6 @@ import functools
 import numpy as np
 
 
-_BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
 @functools.lru_cache(maxsize=16)
 def _ones(n: int, dtype: np.dtype) -> np.ndarray:
     """A read-only vector of n ones (one per batch size and dtype in use)."""
@@ -107,7 +104,7 @@ class Parameter:
         The column sums of an ``(N, K)`` float array are computed as ``ones(N) @ a``, a BLAS
         matrix-vector product about twice as fast as ``a.sum(axis=0)``.
         """
-        if axis == 0 and a.ndim == 2 and a.dtype == self._grad.dtype and a.dtype in _BLAS_DTYPES:
+        if axis == 0 and a.ndim == 2 and a.dtype is self._grad.dtype and a.dtype.char in "fd":
             ones = _ones(a.shape[0], a.dtype)
             if self._zeroed:
                 np.dot(ones, a, out=self._grad)
