@@ -18,6 +18,27 @@ from .parameter import Parameter, ParameterBlock
 from .validation import from_table, nonnegative_float
 
 
+CHUNK = 65536  # values: a chunk of the weights, the update and the scratch fit a 1 MiB L2 cache
+
+
+def subtract_scaled(value: np.ndarray, update: np.ndarray, scale: float, scratch: np.ndarray) -> None:
+    """``value -= scale * update`` in place, with ``scale * update`` formed in ``scratch``.
+
+    Large arrays go ``CHUNK`` values at a time through the start of ``scratch``, so the product
+    is read back from the CPU cache instead of being written to memory and fetched again (the
+    rest of ``scratch`` is never touched); the numbers are the same either way.
+    """
+    if value.size <= CHUNK or not (value.flags.c_contiguous and update.flags.c_contiguous):
+        np.multiply(update, scale, out=scratch)
+        value -= scratch
+        return
+    flat_value, flat_update, work = value.reshape(-1), update.reshape(-1), scratch.reshape(-1)
+    for start in range(0, flat_value.size, CHUNK):
+        part = flat_value[start : start + CHUNK]
+        product = np.multiply(flat_update[start : start + CHUNK], scale, out=work[: part.size])
+        part -= product
+
+
 class Optimizer:
     """Base class: validated ``lr`` and ``weight_decay``, per-parameter state, ``step``.
 
@@ -170,8 +191,7 @@ class SGD(Optimizer):
                 velocity *= self.momentum
                 velocity += grad
             grad = grad + self.momentum * velocity if self.nesterov else velocity
-        np.multiply(grad, self.lr, out=scratch)
-        p.value -= scratch
+        subtract_scaled(p.value, grad, self.lr, scratch)  # w -= lr * g
 
     def get_config(self):
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov, "weight_decay": self.weight_decay}

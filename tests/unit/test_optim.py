@@ -319,3 +319,24 @@ def test_sgd_on_half_squared_norm_follows_the_closed_form():
         np.testing.assert_allclose(parameter.value, (1 - lr) ** t * w0, rtol=1e-12)
     assert np.linalg.norm(parameter.value) < 2e-4  # from 5.02
     assert np.linalg.norm(parameter.value) == pytest.approx(0.9**100 * math.sqrt(25.25), rel=1e-12)
+
+
+@pytest.mark.parametrize("size", [10, nl.optim.CHUNK, nl.optim.CHUNK + 1, 3 * nl.optim.CHUNK + 17])
+def test_subtract_scaled_in_chunks_gives_the_numbers_of_one_pass(size):
+    rng = np.random.default_rng(size)
+    value, update = rng.normal(size=size).astype(np.float32), rng.normal(size=size).astype(np.float32)
+    expected = value - np.float32(0.05) * update
+    scratch = np.full(size, np.nan, np.float32)
+    nl.optim.subtract_scaled(value, update, 0.05, scratch)
+    np.testing.assert_array_equal(value, expected)
+    if size > nl.optim.CHUNK:
+        assert np.isnan(scratch[nl.optim.CHUNK:]).all()  # only the first chunk of scratch is used
+
+
+def test_subtract_scaled_takes_strided_arrays():
+    rng = np.random.default_rng(0)
+    value = rng.normal(size=(nl.optim.CHUNK, 4)).astype(np.float32).T  # not C-contiguous
+    update = rng.normal(size=(4, nl.optim.CHUNK)).astype(np.float32)
+    expected = value - np.float32(0.5) * update
+    nl.optim.subtract_scaled(value, update, 0.5, np.empty_like(update))
+    np.testing.assert_array_equal(value, expected)
