@@ -235,9 +235,17 @@ class Dense(Layer):
     @property
     def neurons(self):
         """Views of this layer's neurons: ``neurons[i]`` is neuron ``i`` (row ``i`` of ``weight``)."""
-        from .neuron import NeuronViews  # neuron.py imports this module
+        views = self.__dict__.get("_neuron_views")
+        if views is None:  # made once: a view binds a row index, nothing that changes
+            from .neuron import NeuronViews  # neuron.py imports this module
 
-        return NeuronViews(self)
+            views = self._neuron_views = NeuronViews(self)
+        return views
+
+    def __getstate__(self) -> dict:  # copies make their own neuron views, bound to themselves
+        state = self.__dict__.copy()
+        state.pop("_neuron_views", None)
+        return state
 
     def _clear_cache(self) -> None:
         self.x = self.z = self.a = self.grad_z = None

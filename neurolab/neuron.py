@@ -257,11 +257,13 @@ class Neuron:
 class NeuronViews:
     """The neurons of a Dense layer as a read-only sequence of :class:`Neuron` views.
 
-    Views are made on access (two small array views each), so holding the sequence is free.
+    A view is made on first access (two small array views) and kept, so reading a neuron in
+    every batch costs a dictionary lookup.
     """
 
     def __init__(self, layer: Dense) -> None:
         self.layer = layer
+        self._made: dict[int, Neuron] = {}  # each view is made on first access, then kept
 
     def __len__(self) -> int:
         return self.layer.out_features
@@ -271,10 +273,13 @@ class NeuronViews:
             return [self[i] for i in range(*index.indices(len(self)))]
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
             raise TypeError(f"neurons: expected an int index or a slice, got {type(index).__name__}")
-        n = len(self)
-        if not -n <= index < n:
-            raise IndexError(f"neurons: expected an index in [-{n}, {n}), got {index} ({self.layer!r} has {n} neurons)")
-        return Neuron._view(self.layer, int(index) % n)
+        neuron = self._made.get(index)
+        if neuron is None:
+            n = len(self)
+            if not -n <= index < n:
+                raise IndexError(f"neurons: expected an index in [-{n}, {n}), got {index} ({self.layer!r} has {n} neurons)")
+            neuron = self._made[index] = Neuron._view(self.layer, int(index) % n)
+        return neuron
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))

@@ -153,3 +153,14 @@ def test_rerunning_a_neurons_forward_makes_old_errors_stale():
     assert layer.neurons[0].delta is not None
     layer.neurons[0].forward(x)
     assert layer.grad_z is None and layer.neurons[1].delta is None
+
+
+def test_neuron_views_are_made_once_and_copies_bind_their_own():
+    import copy
+
+    layer = nl.Dense(3, 4, rng=0)
+    assert layer.neurons is layer.neurons and layer.neurons[2] is layer.neurons[2] is layer.neurons[-2]
+    twin = copy.deepcopy(layer)
+    assert twin.neurons[2].layer is twin and twin.neurons[2] is not layer.neurons[2]
+    twin.neurons[2].weights = 0.0
+    assert not np.all(layer.neurons[2].weights == 0)
