@@ -278,7 +278,9 @@ class NeuronViews:
             n = len(self)
             if not -n <= index < n:
                 raise IndexError(f"neurons: expected an index in [-{n}, {n}), got {index} ({self.layer!r} has {n} neurons)")
-            neuron = self._made[index] = Neuron._view(self.layer, int(index) % n)
+            row = int(index) % n
+            neuron = self._made.get(row) or Neuron._view(self.layer, row)
+            self._made[index] = self._made[row] = neuron
         return neuron
 
     def __iter__(self):
