@@ -279,7 +279,9 @@ class NeuronViews:
             if not -n <= index < n:
                 raise IndexError(f"neurons: expected an index in [-{n}, {n}), got {index} ({self.layer!r} has {n} neurons)")
             row = int(index) % n
-            neuron = self._made.get(row) or Neuron._view(self.layer, row)
+            neuron = self._made.get(row)
+            if neuron is None:
+                neuron = Neuron._view(self.layer, row)
             self._made[index] = self._made[row] = neuron
         return neuron
 
