@@ -41,12 +41,12 @@ def quiet_underflow(function):
     return wrapper
 
 
-def _ignoring_out(method):
-    """``method`` of a subclass, made to accept (and ignore) ``out=`` like the built-in ones."""
+def _ignoring_out(function):
+    """A subclass's ``forward``/``backward`` made to accept (and ignore) ``out=`` like the built-in ones."""
 
-    @functools.wraps(method)
-    def wrapper(self, *args, out=None):
-        return method(self, *args)
+    @functools.wraps(function)
+    def wrapper(*args, out=None):
+        return function(*args)
 
     return wrapper
 
@@ -61,7 +61,9 @@ class Activation:
     into, NumPy style, and return the result: ``Dense`` passes its arrays of the previous
     batch during ``fit``, so training allocates nothing per batch. ``out`` is a hint: a
     subclass may ignore it and return a new array, and one whose ``forward(z)`` or
-    ``backward(z, a, grad_a)`` does not take ``out`` at all is given it automatically.
+    ``backward(z, a, grad_a)`` does not take ``out`` at all is given it automatically. In
+    ``backward``, ``out`` may be ``grad_a`` itself (``fit`` overwrites a dL/dA nobody else
+    reads), so a rule that writes ``out`` must be done reading ``grad_a`` at each element.
     """
 
     name = "activation"
@@ -71,8 +73,10 @@ class Activation:
         super().__init_subclass__(**kwargs)
         for name in ("forward", "backward"):
             method = cls.__dict__.get(name)
-            if callable(method) and "out" not in inspect.signature(method).parameters:
-                setattr(cls, name, _ignoring_out(method))
+            function = method.__func__ if isinstance(method, staticmethod) else method
+            if inspect.isfunction(function) and "out" not in inspect.signature(function).parameters:
+                adapted = _ignoring_out(function)
+                setattr(cls, name, adapted if not isinstance(method, staticmethod) else staticmethod(adapted))
 
     def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Return ``A = f(Z)``, an array of ``z``'s shape and dtype (``out`` if it was used)."""

@@ -178,3 +178,23 @@ def test_dense_backward_outside_fit_leaves_grad_out_alone():
     grad_out = np.ones((5, 4), np.float32)
     layer.backward(grad_out)
     assert np.array_equal(grad_out, np.ones((5, 4), np.float32))
+
+
+def test_a_static_forward_without_out_is_adapted_too():
+    class Doubling(nl.activations.Activation):
+        name = "doubling"
+
+        @staticmethod
+        def forward(z):  # no self: left alone, still callable as written
+            return 2 * z
+
+        def derivative(self, z, a):
+            return np.full_like(z, 2.0)
+
+    z = np.ones((2, 2))
+    assert np.array_equal(Doubling.forward(z), 2 * z) and np.array_equal(Doubling().forward(z, out=None), 2 * z)
+    assert np.array_equal(Doubling().backward(z, 2 * z, z, out=np.empty_like(z)), 2 * z)  # the base's, with out
+    X, y = data()
+    net = nl.NeuralNetwork([nl.Rescale(1 / 255), nl.Dense(12, 4, Doubling(), rng=0), nl.Dense(4, 3, "identity", rng=1)], "cross_entropy")
+    net.fit(X, y, epochs=1, batch_size=16, optimizer=nl.optim.SGD(0.01), verbose=0)
+    assert all(np.isfinite(p.value).all() for p in net.parameters())
