@@ -80,10 +80,12 @@ class Optimizer:
 
     def _step_block(self, block: ParameterBlock) -> bool:
         """One ``update`` for all of ``block.packed``; False (nothing done) when it cannot be."""
-        if not block.packed or not block.intact():
+        if not block.packed:
             return False
         cached = self._block
-        if cached is None or cached[0] is not block or not self._links_intact(cached[2]):
+        if cached is None or cached[0] is not block or not self._links_intact(block, cached[2]):
+            if not block.intact():
+                return False
             flat = self._gather_state(block)
             if flat is None:  # the parameters' states differ in kind: go one by one
                 return False
@@ -133,11 +135,12 @@ class Optimizer:
             links.append((p, state, {key: views[key][i] for key in views}))
         return links
 
-    def _links_intact(self, links: list) -> bool:
-        """Whether ``state`` still holds the views made by :meth:`_link_state` (not, e.g., loaded copies)."""
-        state = self.state
+    def _links_intact(self, block: ParameterBlock, links: list) -> bool:
+        """Whether the block is intact and ``state`` still holds the views made by
+        :meth:`_link_state` (not, e.g., loaded copies): one pass over the parameters."""
+        state, value, grad = self.state, block.value, block.grad
         for p, own, views in links:
-            if state.get(p) is not own:
+            if p.value.base is not value or p._grad.base is not grad or state.get(p) is not own:
                 return False
             for key, view in views.items():
                 if own.get(key) is not view:

@@ -187,3 +187,15 @@ def test_a_copied_network_trains_on_its_own_copy():
     for p, value in zip(net.parameters(), before):
         np.testing.assert_array_equal(p.value, value)
     assert twin._block.intact()
+
+
+def test_a_step_after_a_parameter_left_the_block_updates_the_parameter_itself():
+    X, y = data()
+    net = make_net()
+    net.fit(X, y, epochs=1, batch_size=8, optimizer=nl.optim.SGD(0.1, momentum=0.9), verbose=0)
+    layer = net.layers[0]
+    layer.astype(np.float32)  # new arrays: out of the block, which the cached state still matches
+    layer.weight.grad[...] = 1.0
+    before = layer.weight.value.copy()
+    net.optimizer.step(net._block)
+    assert not np.array_equal(layer.weight.value, before)  # the per-parameter path ran
