@@ -197,6 +197,11 @@ class Dense(Layer):
                   dX = dZ @ W               (N, in)
 
     ``dW`` and ``db`` are added to ``weight.grad`` and ``bias.grad``.
+
+    A ``NeuralNetwork`` moves the weight and bias arrays of its Dense layers into one block
+    (their numbers copied; see :class:`~neurolab.parameter.ParameterBlock`), so code, including
+    a subclass, reads them through ``weight.value`` and ``bias.value`` at each use, as ``forward``
+    does, rather than keeping the arrays from before the network was built.
     """
 
     _packable = True  # reads weight.value and bias.value at every call: a network may move them
