@@ -265,8 +265,7 @@ class Dense(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return ``A = f(X @ W.T + b)`` of shape ``(N, out_features)`` for ``x`` of shape ``(N, in_features)``."""
         w = self.weight.value
-        if not (type(x) is np.ndarray and x.dtype is w.dtype and x.ndim == 2 and x.shape[1] == self.in_features):
-            x = self._check_input(x, "forward")  # converts, or says what is wrong
+        x = self._check_input(x, "forward")
         shape, dtype = (x.shape[0], self.out_features), w.dtype
         z = np.matmul(x, w.T, out=reusable(self._arrays, "z", shape, dtype))  # Z = X @ W.T
         z += self.bias.value
@@ -310,6 +309,9 @@ class Dense(Layer):
 
     def _check_input(self, x, method: str) -> np.ndarray:
         """Return ``x`` as a ``(N, in_features)`` array of the layer's dtype (no copy when it is one)."""
+        dtype = self.weight.value.dtype
+        if type(x) is np.ndarray and x.dtype is dtype and x.ndim == 2 and x.shape[1] == self.in_features:
+            return x  # already right: the common case, checked without conversions
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             hint = "; for a single sample use x.reshape(1, -1)" if x.ndim == 1 else ""
@@ -317,7 +319,7 @@ class Dense(Layer):
                 f"{self!r}.{method}: expected input of shape (N, {self.in_features}), "
                 f"got {x.shape}{hint}"
             )
-        return x.astype(self.dtype, copy=False)
+        return x.astype(dtype, copy=False)
 
     def get_config(self) -> dict:
         act = self.activation

@@ -65,40 +65,35 @@ class Optimizer:
         """Update each parameter's ``value`` in place from its ``grad``."""
         if isinstance(parameters, ParameterBlock) and self.elementwise and self._step_block(parameters):
             parameters = parameters.loose
-        state, scratch, update, decay = self.state, self._scratch, self.update, self.weight_decay
         for p in parameters:
-            grad, value = p.grad, p.value
-            if decay:
-                grad = grad + decay * value  # L2 penalty (wd/2)||w||^2
-            work = scratch.get(p)
-            if work is None or work.shape != value.shape or work.dtype != value.dtype:
-                work = scratch[p] = np.empty_like(value)
-            param_state = state.get(p)
-            if param_state is None:
-                param_state = state[p] = {}
-            update(p, grad, param_state, work)
+            grad, work = self._grad_and_scratch(p)
+            self.update(p, grad, self.state.setdefault(p, {}), work)
+
+    def _grad_and_scratch(self, p: Parameter) -> tuple[np.ndarray, np.ndarray]:
+        """``p``'s gradient (plus the weight decay term) and its work array."""
+        grad, value = p.grad, p.value
+        if self.weight_decay:
+            grad = grad + self.weight_decay * value  # L2 penalty (wd/2)||w||^2
+        work = self._scratch.get(p)
+        if work is None or work.shape != value.shape or work.dtype != value.dtype:
+            work = self._scratch[p] = np.empty_like(value)
+        return grad, work
 
     def _step_block(self, block: ParameterBlock) -> bool:
         """One ``update`` for all of ``block.packed``; False (nothing done) when it cannot be."""
-        if not block.packed:
+        if not block.packed or not block.intact():
             return False
         cached = self._block
-        if cached is None or cached[0] is not block or not self._links_intact(block, cached[2]):
-            if not block.intact():
-                return False
+        if cached is None or cached[0] is not block or not self._links_intact(cached[2]):
             flat = self._gather_state(block)
             if flat is None:  # the parameters' states differ in kind: go one by one
                 return False
             cached = self._block = (block, flat, self._link_state(block, flat))
         _, flat, links = cached
         block.write_pending_zeros()
-        p = block.flat
-        grad = p.grad if not self.weight_decay else p.grad + self.weight_decay * p.value
-        work = self._scratch.get(p)
-        if work is None:
-            work = self._scratch[p] = np.empty_like(p.value)
+        grad, work = self._grad_and_scratch(block.flat)
         kinds = len(flat)
-        self.update(p, grad, flat, work)
+        self.update(block.flat, grad, flat, work)
         if len(flat) != kinds:  # the first update made the state: give each parameter its views
             self._block = (block, flat, self._link_state(block, flat))
         else:
@@ -135,12 +130,11 @@ class Optimizer:
             links.append((p, state, {key: views[key][i] for key in views}))
         return links
 
-    def _links_intact(self, block: ParameterBlock, links: list) -> bool:
-        """Whether the block is intact and ``state`` still holds the views made by
-        :meth:`_link_state` (not, e.g., loaded copies): one pass over the parameters."""
-        state, value, grad = self.state, block.value, block.grad
+    def _links_intact(self, links: list) -> bool:
+        """Whether ``state`` still holds the views made by :meth:`_link_state` (not, e.g., loaded copies)."""
+        state = self.state
         for p, own, views in links:
-            if p.value.base is not value or p._grad.base is not grad or state.get(p) is not own:
+            if state.get(p) is not own:
                 return False
             for key, view in views.items():
                 if own.get(key) is not view:

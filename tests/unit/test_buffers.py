@@ -119,12 +119,15 @@ def test_neuron_views_read_during_fit_match_the_layer():
         def on_batch_end(self, network, batch, logs):
             layer = network.layers[2]
             neuron = layer.neurons[3]
-            rows.append((neuron.z.copy(), layer.z[:, 3].copy(), neuron.delta.copy(), layer.grad_z[:, 3].copy()))
+            rows.append((neuron.z.copy(), layer.z[:, 3].copy(), neuron.delta.copy(), layer.grad_z[:, 3].copy(),
+                         neuron.a.copy()))
 
     net.fit(X, y, epochs=1, batch_size=16, optimizer="sgd", callbacks=[Watch()], verbose=0)
-    for z_view, z_layer, delta_view, delta_layer in rows:
+    for z_view, z_layer, delta_view, delta_layer, a_view in rows:
         np.testing.assert_array_equal(z_view, z_layer)
         np.testing.assert_array_equal(delta_view, delta_layer)
+        np.testing.assert_array_equal(a_view, np.maximum(z_view, 0))  # z and a kept apart in the reused arrays
+    assert any((z < 0).any() for z, *_ in rows)  # so the line above tells z from a
 
 
 def test_a_custom_activation_without_out_trains_and_is_gradient_checked():
