@@ -25,7 +25,7 @@ import numpy as np
 
 from . import activations as _activations
 from . import init as _init
-from ._buffers import consumable, reusable
+from ._buffers import NEW_ARRAYS, BatchArrays
 from .parameter import Parameter
 from .validation import as_generator, float_dtype, positive_int
 
@@ -144,6 +144,33 @@ class Layer:
         """
         self.backward(grad_out)
 
+    # -- fit's hooks: the training path of NeuralNetwork.fit (see _buffers.py) -------------
+    def __init_subclass__(cls, **kwargs) -> None:
+        """A subclass that rewrites ``forward`` (or ``backward``) has it called by ``fit`` too:
+        the fast training path a built-in parent gives is dropped with the method it mirrors."""
+        super().__init_subclass__(**kwargs)
+        if "forward" in cls.__dict__ and "_fit_forward" not in cls.__dict__:
+            cls._fit_forward = Layer._fit_forward
+        rewrites_backward = "backward" in cls.__dict__ or "backward_parameters" in cls.__dict__
+        if rewrites_backward and "_fit_backward" not in cls.__dict__:
+            cls._fit_backward = Layer._fit_backward
+
+    def _fit_forward(self, x: np.ndarray, arrays: BatchArrays) -> np.ndarray:
+        """``forward`` as ``fit`` runs it, underflow already quiet; ``arrays`` are this layer's
+        for the epoch, whose last-batch arrays a built-in layer writes over. Default: ``forward``."""
+        return self.forward(x)
+
+    def _fit_backward(self, grad_out: np.ndarray, arrays: BatchArrays, input_grad: bool, writable: bool):
+        """``backward`` (``backward_parameters`` when not ``input_grad``) as ``fit`` runs it.
+
+        ``writable``: ``grad_out`` is the scratch dL/dX of the layer above, which this layer
+        may write over. Returns dL/dx, or None when not ``input_grad``.
+        """
+        if input_grad:
+            return self.backward(grad_out)
+        self.backward_parameters(grad_out)
+        return None
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 
@@ -254,7 +281,6 @@ class Dense(Layer):
 
     def _clear_cache(self) -> None:
         self.x = self.z = self.a = self.grad_z = None
-        self._arrays = {}  # arrays that the next batch of the same fit call writes over
 
     def astype(self, dtype) -> "Dense":
         super().astype(dtype)
@@ -264,48 +290,59 @@ class Dense(Layer):
     @_activations.quiet_underflow
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return ``A = f(X @ W.T + b)`` of shape ``(N, out_features)`` for ``x`` of shape ``(N, in_features)``."""
+        return self._forward(x, NEW_ARRAYS)
+
+    def _forward(self, x: np.ndarray, arrays: BatchArrays) -> np.ndarray:
+        """``forward``, writing Z and A over the last batch's ``arrays`` (new ones outside fit)."""
         w = self.weight.value
-        x = self._check_input(x, "forward")
-        shape, dtype = (x.shape[0], self.out_features), w.dtype
-        z = np.matmul(x, w.T, out=reusable(self._arrays, "z", shape, dtype))  # Z = X @ W.T
+        dtype = w.dtype
+        if type(x) is not np.ndarray or x.dtype is not dtype or x.ndim != 2 or x.shape[1] != self.in_features:
+            x = self._check_input(x, "forward")  # convert it, or say what is wrong
+        shape = (x.shape[0], self.out_features)
+        z = np.matmul(x, w.T, out=arrays.get("z", shape, dtype))  # Z = X @ W.T
         z += self.bias.value
-        a = self.activation.forward(z, out=reusable(self._arrays, "a", shape, dtype))  # A = f(Z)
+        a = self.activation.forward(z, out=arrays.get("a", shape, dtype))  # A = f(Z)
         self.x, self.z, self.a, self.grad_z = x, z, a, None
         return a
 
+    @_activations.quiet_underflow
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Add dL/dW and dL/db into the gradients; return dL/dX ``(N, in_features)``."""
-        return self._backward(grad_out, "backward", input_grad=True)
+        return self._backward(grad_out, NEW_ARRAYS, input_grad=True, writable=False)
 
+    @_activations.quiet_underflow
     def backward_parameters(self, grad_out: np.ndarray) -> None:
         """Add dL/dW and dL/db into the gradients, skipping dL/dX (one matrix product fewer)."""
         if type(self).backward is not Dense.backward:  # a subclass rewrote backward: use it
             self.backward(grad_out)
             return
-        self._backward(grad_out, "backward_parameters", input_grad=False)
+        self._backward(grad_out, NEW_ARRAYS, input_grad=False, writable=False)
 
-    @_activations.quiet_underflow
-    def _backward(self, grad_out: np.ndarray, method: str, input_grad: bool):
-        if self.z is None:
-            raise RuntimeError(f"{self!r}.{method}: expected a forward pass first, got none")
-        dtype = self.weight.value.dtype
-        if getattr(grad_out, "shape", None) != self.a.shape:
-            raise ValueError(
-                f"{self!r}.{method}: expected grad_out of shape {self.a.shape} (the last output), "
-                f"got {getattr(grad_out, 'shape', type(grad_out).__name__)}"
-            )
-        if consumable(grad_out) and grad_out.dtype == dtype:  # the dL/dX of a Dense above
-            out = grad_out
-        else:
-            out = reusable(self._arrays, "grad_z", self.z.shape, dtype)
-        grad_z = self.activation.backward(self.z, self.a, grad_out, out=out)  # dZ = dA * f'(Z)
+    def _backward(self, grad_out, arrays: BatchArrays, input_grad: bool, writable: bool):
+        """``backward`` (``backward_parameters`` when not ``input_grad``), writing dZ and dX over
+        the last batch's ``arrays``, and dZ over ``grad_out`` when it is ``writable``."""
+        z, dtype = self.z, self.weight.value.dtype
+        if z is None or getattr(grad_out, "shape", None) != z.shape:
+            raise self._grad_out_error(grad_out, "backward" if input_grad else "backward_parameters")
+        out = grad_out if writable and grad_out.dtype is dtype else arrays.get("grad_z", z.shape, dtype)
+        grad_z = self.grad_z = self.activation.backward(z, self.a, grad_out, out=out)  # dZ = dA * f'(Z)
         self.weight.add_matmul(grad_z.T, self.x)  # dW = dZ.T @ X, added to weight.grad
         self.bias.add_sum(grad_z, axis=0)  # db = dZ.sum(axis=0), added to bias.grad
-        self.grad_z = grad_z
         if not input_grad:
             return None
-        out = reusable(self._arrays, "grad_x", self.x.shape, dtype, consumable=True)
+        out = arrays.get("grad_x", self.x.shape, dtype, scratch=True)  # only the layer below reads it
         return np.matmul(grad_z, self.weight.value, out=out)  # dX = dZ @ W
+
+    # fit's hooks (see Layer._fit_forward); a subclass that rewrites forward or backward loses them
+    _fit_forward, _fit_backward = _forward, _backward
+
+    def _grad_out_error(self, grad_out, method: str) -> Exception:
+        if self.z is None:
+            return RuntimeError(f"{self!r}.{method}: expected a forward pass first, got none")
+        return ValueError(
+            f"{self!r}.{method}: expected grad_out of shape {self.z.shape} (the last output), "
+            f"got {getattr(grad_out, 'shape', type(grad_out).__name__)}"
+        )
 
     def _check_input(self, x, method: str) -> np.ndarray:
         """Return ``x`` as a ``(N, in_features)`` array of the layer's dtype (no copy when it is one)."""
@@ -414,19 +451,23 @@ class Rescale(Layer):
         self.scale = float(scale)
         self.offset = float(offset)
         self.dtype = float_dtype(dtype, "Rescale")
-        self._arrays = {}  # the output array, which the next batch of the same fit call writes over
 
     @_activations.quiet_underflow
     def forward(self, x: np.ndarray) -> np.ndarray:
+        return self._forward(x, NEW_ARRAYS)
+
+    def _forward(self, x: np.ndarray, arrays: BatchArrays) -> np.ndarray:
         x = np.asarray(x)
-        y = reusable(self._arrays, "y", x.shape, self.dtype)
+        y = arrays.get("y", x.shape, self.dtype)
         if y is None:
             y = np.empty(x.shape, self.dtype)
-        np.copyto(y, x)  # convert, then scale in place: faster than one casting multiply
+        y[...] = x  # convert, then scale in place: faster than one casting multiply
         y *= self.scale
         if self.offset:
             y += self.offset
         return y
+
+    _fit_forward = _forward  # fit's hook (see Layer._fit_forward)
 
     @_activations.quiet_underflow
     def backward(self, grad_out: np.ndarray) -> np.ndarray:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._buffers import reusable
+from ._buffers import NEW_ARRAYS, BatchArrays
 from .activations import quiet_underflow, sigmoid, softmax
+from .parameter import _ones
 from .validation import finite, from_table, numeric_array
 
 
@@ -36,7 +37,6 @@ class Loss:
     def __init__(self) -> None:
         self._cache = None
         self.target = None  # the last forward pass's target, as check_target returned it
-        self._arrays = {}  # arrays that the next batch of the same fit call writes over
 
     @quiet_underflow
     def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
@@ -50,6 +50,14 @@ class Loss:
 
     def backward(self) -> np.ndarray:
         raise NotImplementedError
+
+    def _fit_forward(self, prediction: np.ndarray, target: np.ndarray, arrays: BatchArrays) -> float:
+        """``_forward`` as ``fit`` runs it (see ``Layer._fit_forward``). Default: ``_forward``."""
+        return self._forward(prediction, target)
+
+    def _fit_backward(self, arrays: BatchArrays) -> np.ndarray:
+        """``backward`` as ``fit`` runs it. Default: ``backward``."""
+        return self.backward()
 
     def __call__(self, prediction: np.ndarray, target: np.ndarray) -> float:
         return self.forward(prediction, target)
@@ -202,16 +210,19 @@ class CrossEntropy(Loss):
     @quiet_underflow
     def _forward(self, prediction, target):
         """Return ``L = -(1/N) sum_n log softmax(z_n)[y_n]``."""
+        return self._fit_forward(prediction, target, NEW_ARRAYS)
+
+    def _fit_forward(self, prediction, target, arrays: BatchArrays):
         z, y = prediction, target
         self.target = target
         n = z.shape[0]
-        out = reusable(self._arrays, "p", z.shape, z.dtype)
-        shifted = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+        row_max = np.maximum.reduce(z, axis=1, keepdims=True)
+        shifted = np.subtract(z, row_max, out=arrays.get("p", z.shape, z.dtype))
         if y.ndim == 1:  # log p[y] = shifted[y] - log(total), without forming log p
-            picked = shifted[np.arange(n), y].sum()
+            picked = np.add.reduce(shifted[np.arange(n), y])
             exp = np.exp(shifted, out=shifted)  # shifted is not needed again: p takes its place
-            total = exp.sum(axis=1, keepdims=True)
-            loss = (np.log(total).sum() - picked) / n
+            total = np.dot(exp, _ones(exp.shape[1], exp.dtype)).reshape(n, 1)  # row sums (BLAS: 4x faster)
+            loss = (np.add.reduce(np.log(total), axis=None) - picked) / n
         else:
             exp = np.exp(shifted)
             total = exp.sum(axis=1, keepdims=True)
@@ -222,19 +233,18 @@ class CrossEntropy(Loss):
     @quiet_underflow
     def backward(self):
         """Return ``dL/dz = (p - y) / N``."""
+        return self._fit_backward(NEW_ARRAYS)
+
+    def _fit_backward(self, arrays: BatchArrays):
         if self._cache is None:
             raise RuntimeError("CrossEntropy.backward: expected a forward pass first, got none")
         p, y = self._cache
         n = p.shape[0]
-        grad = reusable(self._arrays, "grad", p.shape, p.dtype)
         if y.ndim == 1:
-            if grad is None:
-                grad = p.copy()
-            else:
-                np.copyto(grad, p)
+            grad = np.positive(p, out=arrays.get("grad", p.shape, p.dtype))  # a copy of p
             grad[np.arange(n), y] -= 1
         else:
-            grad = np.subtract(p, y.astype(p.dtype, copy=False), out=grad)
+            grad = np.subtract(p, y.astype(p.dtype, copy=False), out=arrays.get("grad", p.shape, p.dtype))
         grad /= n
         return grad
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import losses as _losses
 from . import optim as _optim
-from ._buffers import FitArrays
+from ._buffers import BatchArrays
 from .activations import quiet_underflow
 from .layer import Layer
 from .parameter import ParameterBlock
@@ -115,17 +115,18 @@ class NeuralNetwork:
         """Return the last layer's output ``(N, outputs)`` for ``X`` of shape ``(N, features)``."""
         return self._forward(self._check_X(X, "forward"))
 
-    def _forward(self, X: np.ndarray) -> np.ndarray:
+    def _forward(self, X: np.ndarray, arrays: list[BatchArrays] | None = None) -> np.ndarray:
+        """Run the layers, through their ``_fit_forward`` with ``arrays`` (one per layer) in fit."""
+        n = X.shape[0]
         shapes = self._input_shapes = []
         out = X
         for i, layer in enumerate(self.layers):
             shapes.append(out.shape)
-            out = layer.forward(out)
-            if not isinstance(out, np.ndarray) or out.ndim != 2 or out.shape[0] != shapes[-1][0]:
+            out = layer.forward(out) if arrays is None else layer._fit_forward(out, arrays[i])
+            if not isinstance(out, np.ndarray) or out.ndim != 2 or out.shape[0] != n:
                 raise ValueError(
                     f"NeuralNetwork.forward: expected layers[{i}] ({type(layer).__name__}).forward to "
-                    f"return an array of shape ({shapes[-1][0]}, outputs), got "
-                    f"{getattr(out, 'shape', type(out).__name__)}"
+                    f"return an array of shape ({n}, outputs), got {getattr(out, 'shape', type(out).__name__)}"
                 )
         return out
 
@@ -136,32 +137,34 @@ class NeuralNetwork:
             raise RuntimeError("NeuralNetwork.backward: expected a forward pass first, got none")
         return self._backward_layers(grad_output, stop=0)
 
-    def _backward_layers(self, grad: np.ndarray, stop: int) -> np.ndarray:
-        """Run ``backward`` of the last layer down to ``layers[stop]``, checking each dL/dx's shape."""
-        for i in range(len(self.layers) - 1, stop - 1, -1):
-            layer = self.layers[i]
-            grad = layer.backward(grad)
-            if getattr(grad, "shape", None) != self._input_shapes[i]:
+    def _backward_layers(self, grad: np.ndarray, stop: int, arrays: list[BatchArrays] | None = None):
+        """Run the layers' ``backward`` from the last down to ``layers[stop]``, checking each dL/dx's shape.
+
+        In ``fit`` (``arrays``: one per layer) it runs their ``_fit_backward`` instead, down to
+        ``layers[stop]``, the first layer with parameters, which skips dL/dx (as
+        ``backward_parameters``): the layers before it have nothing to learn. It then returns None.
+        """
+        layers, shapes = self.layers, self._input_shapes
+        writable = False  # the loss's gradient is not scratch
+        for i in range(len(layers) - 1, stop - 1, -1):
+            layer = layers[i]
+            if arrays is None:
+                grad = layer.backward(grad)
+            else:
+                grad = layer._fit_backward(grad, arrays[i], i > stop, writable)
+                if i == stop:
+                    return None
+                writable = grad is arrays[i].scratch
+            if getattr(grad, "shape", None) != shapes[i]:
                 raise ValueError(
                     f"NeuralNetwork.backward: expected layers[{i}] ({type(layer).__name__}).backward to "
-                    f"return dL/dx of the input's shape {self._input_shapes[i]}, got "
-                    f"{getattr(grad, 'shape', type(grad).__name__)}"
+                    f"return dL/dx of the input's shape {shapes[i]}, got {getattr(grad, 'shape', type(grad).__name__)}"
                 )
         return grad
 
     def _first_trainable(self) -> int | None:
         """Index of the first layer with parameters (None if there is none)."""
         return next((i for i, layer in enumerate(self.layers) if layer.parameters()), None)
-
-    def _backward_parameters(self, grad_output: np.ndarray, first: int | None) -> None:
-        """Backpropagate for the parameter gradients only, as training needs.
-
-        Stops at ``layers[first]``, the first layer with parameters, whose
-        ``backward_parameters`` skips dL/dx: the layers before it have nothing to learn.
-        """
-        if first is not None:
-            grad = self._backward_layers(grad_output, stop=first + 1)
-            self.layers[first].backward_parameters(grad)
 
     # -- modes ----------------------------------------------------------------------------
     def train(self, mode: bool = True) -> "NeuralNetwork":
@@ -266,14 +269,13 @@ class NeuralNetwork:
         if validation_data is not None:
             history.update(val_loss=[], val_accuracy=[])
         was_training = [layer.training for layer in self.layers]
-        arrays = FitArrays()  # this call's batches reuse each other's arrays (see _buffers.py)
         for callback in callbacks:
             callback.on_train_begin(self, epochs)
         try:
             for epoch in range(1, epochs + 1):
                 for callback in callbacks:
                     callback.on_epoch_begin(self, epoch)
-                logs = self._train_epoch(X, y, epoch, batch_size, shuffle, gen, callbacks, arrays)
+                logs = self._train_epoch(X, y, epoch, batch_size, shuffle, gen, callbacks)
                 if validation_data is not None:
                     scores = self.evaluate(*validation_data)
                     logs.update(val_loss=scores["loss"], val_accuracy=scores["accuracy"])
@@ -283,14 +285,13 @@ class NeuralNetwork:
                 if any(stop):
                     break
         finally:
-            arrays.release()
             for layer, mode in zip(self.layers, was_training):
                 layer.train(mode)
             for callback in callbacks:
                 callback.on_train_end(self, history)
         return history
 
-    def _train_epoch(self, X, y, epoch, batch_size, shuffle, gen, callbacks, arrays: FitArrays) -> dict:
+    def _train_epoch(self, X, y, epoch, batch_size, shuffle, gen, callbacks) -> dict:
         """One pass over (X, y) in training mode; return the epoch's logs."""
         optimizer, params, first = self.optimizer, self.parameters(), self._first_trainable()
         if self._block.parameters != tuple(params) or not self._block.intact():
@@ -301,6 +302,8 @@ class NeuralNetwork:
         order = gen.permutation(n) if shuffle else np.arange(n)
         gathered = np.empty((min(batch_size, n),) + X.shape[1:], X.dtype)  # each batch's rows of X
         self.train()
+        # each batch writes over the last one's arrays (see _buffers.py): one set per layer and the loss
+        arrays = [BatchArrays() for _ in self.layers], BatchArrays()
         loss_sum = correct = seen = 0.0
         for batch, start in enumerate(range(0, n, batch_size), start=1):
             index = order[start : start + batch_size]
@@ -330,22 +333,24 @@ class NeuralNetwork:
             )
         return {"loss": loss_sum / n, "accuracy": correct / n, "lr": getattr(optimizer, "lr", float("nan"))}
 
-    def _train_batch(self, x, y, params, first, arrays: FitArrays) -> tuple[float, float]:
+    def _train_batch(self, x, y, params, first, arrays) -> tuple[float, float]:
         """Forward, loss, backward and optimizer step on one batch; return its loss and accuracy.
 
         ``y`` was checked by ``fit``. A non-finite loss returns at once, before any gradient or
-        step. Inside ``arrays`` the layers write this batch over the last one's arrays.
+        step. ``arrays``: the layers' and the loss's :class:`BatchArrays` for this epoch.
         """
-        with arrays:
-            out = self._forward(x)
-            loss = self.loss._forward(out, y)
-            if not math.isfinite(loss):
-                return loss, float("nan")
-            for p in params:  # zero_grad, without walking the layers each batch
-                p.zero_grad()
-            self._backward_parameters(self.loss.backward(), first)
+        layer_arrays, loss_arrays = arrays
+        out = self._forward(x, layer_arrays)
+        loss = self.loss._fit_forward(out, y, loss_arrays)
+        if not math.isfinite(loss):
+            return loss, float("nan")
+        for p in params:  # zero_grad, without walking the layers each batch
+            p.zero_grad()
+        grad = self.loss._fit_backward(loss_arrays)
+        if first is not None:
+            self._backward_layers(grad, first, layer_arrays)
         self.optimizer.step(self._block)  # the same parameters as params, stored back to back
-        return loss, self.loss._accuracy(out, self.loss.target)
+        return loss, self.loss._accuracy(out, y)
 
     def _restore(self, params, snapshot, optimizer_snapshot) -> None:
         """Put back the weights and optimizer state saved at the start of an epoch."""

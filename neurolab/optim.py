@@ -9,6 +9,7 @@ stay valid. The update rules follow PyTorch's (``torch.optim``) with the same de
 from __future__ import annotations
 
 import math
+import operator
 from typing import Iterable
 
 import numpy as np
@@ -58,7 +59,7 @@ class Optimizer:
         self.weight_decay = nonnegative_float(weight_decay, "weight_decay", name)
         self.state: dict[Parameter, dict] = {}
         self._scratch: dict[Parameter, np.ndarray] = {}  # one work array per parameter, not state
-        self._block = None  # (block, its flat state, [(parameter, its state dict, its views)])
+        self._block: _LinkedState | None = None  # the state of the last block stepped
 
     @quiet_underflow
     def step(self, parameters: Iterable[Parameter]) -> None:
@@ -83,23 +84,23 @@ class Optimizer:
         """One ``update`` for all of ``block.packed``; False (nothing done) when it cannot be."""
         if not block.packed or not block.intact():
             return False
-        cached = self._block
-        if cached is None or cached[0] is not block or not self._links_intact(cached[2]):
+        linked = self._block
+        if linked is None or linked.block is not block or not linked.intact(self.state):
             flat = self._gather_state(block)
             if flat is None:  # the parameters' states differ in kind: go one by one
                 return False
-            cached = self._block = (block, flat, self._link_state(block, flat))
-        _, flat, links = cached
+            linked = self._block = _LinkedState(self.state, block, flat)
         block.write_pending_zeros()
         grad, work = self._grad_and_scratch(block.flat)
+        flat = linked.flat
         kinds = len(flat)
         self.update(block.flat, grad, flat, work)
         if len(flat) != kinds:  # the first update made the state: give each parameter its views
-            self._block = (block, flat, self._link_state(block, flat))
-        else:
-            numbers = [(key, value) for key, value in flat.items() if not isinstance(value, np.ndarray)]
-            for _, state, _ in links if numbers else ():  # counters (Adam's step) are not views
-                state.update(numbers)
+            self._block = _LinkedState(self.state, block, flat)
+        elif linked.numbers:  # counters (Adam's step) are not views: copy them to each parameter
+            counts = {key: flat[key] for key in linked.numbers}
+            for state in linked.states:
+                state.update(counts)
         return True
 
     def _gather_state(self, block: ParameterBlock) -> dict | None:
@@ -119,28 +120,6 @@ class Optimizer:
                 return None
         return flat
 
-    def _link_state(self, block: ParameterBlock, flat: dict) -> list:
-        """Make each packed parameter's ``state`` dict hold views of ``flat`` (numbers copied)."""
-        views = {key: block.views(value) for key, value in flat.items() if isinstance(value, np.ndarray)}
-        links = []
-        for i, p in enumerate(block.packed):
-            state = self.state.setdefault(p, {})
-            state.clear()
-            state.update({key: views[key][i] if key in views else value for key, value in flat.items()})
-            links.append((p, state, {key: views[key][i] for key in views}))
-        return links
-
-    def _links_intact(self, links: list) -> bool:
-        """Whether ``state`` still holds the views made by :meth:`_link_state` (not, e.g., loaded copies)."""
-        state = self.state
-        for p, own, views in links:
-            if state.get(p) is not own:
-                return False
-            for key, view in views.items():
-                if own.get(key) is not view:
-                    return False
-        return True
-
     def update(self, p: Parameter, grad: np.ndarray, state: dict, scratch: np.ndarray) -> None:
         """Update ``p.value`` in place from ``grad``; ``state`` persists, ``scratch`` is work space."""
         raise NotImplementedError
@@ -152,6 +131,41 @@ class Optimizer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+class _LinkedState:
+    """A block's flat optimizer state, and each packed parameter's ``state`` dict made of its views.
+
+    Built from ``flat`` (one array per state key, or a number): each packed parameter's dict in
+    ``state`` is filled with views of the arrays (numbers copied), so the state reads, saves
+    and loads per parameter as usual while ``update`` runs once on ``flat``.
+    """
+
+    __slots__ = ("block", "flat", "numbers", "parameters", "states", "holders", "keys", "views")
+
+    def __init__(self, state: dict, block: ParameterBlock, flat: dict) -> None:
+        self.block, self.flat = block, flat
+        arrays = {key: block.views(value) for key, value in flat.items() if isinstance(value, np.ndarray)}
+        self.numbers = [key for key in flat if key not in arrays]
+        self.parameters = block.packed
+        self.states = []
+        self.holders, self.keys, self.views = [], [], []  # one entry per (parameter, array key)
+        for i, p in enumerate(block.packed):
+            own = state.setdefault(p, {})
+            own.clear()
+            own.update({key: arrays[key][i] if key in arrays else value for key, value in flat.items()})
+            self.states.append(own)
+            for key in arrays:
+                self.holders.append(own)
+                self.keys.append(key)
+                self.views.append(own[key])
+
+    def intact(self, state: dict) -> bool:
+        """Whether ``state`` still holds these dicts, and they these views (not, e.g., loaded copies)."""
+        # map() keeps these loops in C: this runs at every training step
+        return all(map(operator.is_, map(state.get, self.parameters), self.states)) and all(
+            map(operator.is_, map(dict.get, self.holders, self.keys), self.views)
+        )
 
 
 class SGD(Optimizer):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import operator
+from itertools import repeat
 
 import numpy as np
 
@@ -170,6 +172,11 @@ class ParameterRow(Parameter):
         return f"ParameterRow(row {self.index} of {self.parent!r})"
 
 
+_value_base = operator.attrgetter("value.base")
+_grad_base = operator.attrgetter("_grad.base")
+_zeroed = operator.attrgetter("_zeroed")
+
+
 class ParameterBlock:
     """Parameters stored back to back, so that an optimizer can update them all at once.
 
@@ -219,14 +226,16 @@ class ParameterBlock:
 
     def intact(self) -> bool:
         """Whether every packed parameter's value and grad are still views of the block."""
-        value, grad = self.value, self.grad
-        return all(p.value.base is value and p._grad.base is grad for p in self.packed)
+        # map() keeps these loops in C: this runs at every training step
+        return all(map(operator.is_, map(_value_base, self.packed), repeat(self.value))) and all(
+            map(operator.is_, map(_grad_base, self.packed), repeat(self.grad))
+        )
 
     def write_pending_zeros(self) -> None:
         """Write the zeros of a ``zero_grad`` still pending (a parameter no backward reached)."""
-        for p in self.packed:
-            if p._zeroed:
-                p.grad  # noqa: B018 - the property writes them
+        if any(map(_zeroed, self.packed)):
+            for p in self.packed:
+                p.grad  # noqa: B018 - the property writes pending zeros
 
     def __iter__(self):
         return iter(self.parameters)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import neurolab as nl
-from neurolab._buffers import FitArrays, consumable, reusable
+from neurolab._buffers import NEW_ARRAYS, BatchArrays
 
 
 def make_net(activation="relu", dtype=np.float32, loss="cross_entropy", outputs=3):
@@ -56,8 +56,8 @@ def test_caches_after_fit_hold_the_last_batch_and_nothing_else_is_held():
     X, y = data(n=32)
     net, twin = make_net(), make_net()
     net.fit(X, y, epochs=2, batch_size=32, optimizer=nl.optim.SGD(0.1), shuffle=False, verbose=0)
-    assert all(not layer._arrays for layer in net.layers if hasattr(layer, "_arrays"))
-    assert not net.loss._arrays
+    held = [value for owner in net.layers + [net.loss] for value in vars(owner).values()]
+    assert not any(isinstance(value, BatchArrays) for value in held)  # fit's arrays went with it
     # the twin: one step by hand, then the second pass, whose caches fit must have left
     manual_epoch(twin, X, y, 32, nl.optim.SGD(0.1), rng=None)
     twin.loss.forward(twin.forward(X), y)
@@ -149,29 +149,84 @@ def test_a_custom_activation_without_out_trains_and_is_gradient_checked():
     nl.gradcheck.check_layer(nl.Dense(3, 2, Square(), rng=0, dtype=np.float64), np.random.default_rng(0).normal(size=(4, 3)))
 
 
-def test_reusable_outside_fit_is_none_and_inside_reuses_by_shape_and_dtype():
-    arrays = {}
-    assert reusable(arrays, "z", (2, 3), np.float32) is None and not arrays
-    fit = FitArrays()
-    with fit:
-        first = reusable(arrays, "z", (2, 3), np.float32)
-        assert reusable(arrays, "z", (2, 3), np.float32) is first
-        assert reusable(arrays, "z", (1, 3), np.float32) is not first
-        other = reusable(arrays, "x", (2, 3), np.float64, consumable=True)
-        assert other.dtype == np.float64 and consumable(other) and not consumable(first)
-    assert not consumable(other)  # only inside fit
-    with FitArrays():  # another fit call: never the first call's arrays
-        assert reusable(arrays, "x", (2, 3), np.float64) is not other
-    fit.release()
-    assert not fit.owners and not fit.consumable
+def test_batch_arrays_reuse_by_name_shape_and_dtype_and_new_arrays_give_none():
+    arrays = BatchArrays()
+    first = arrays.get("z", (2, 3), np.dtype(np.float32))
+    assert arrays.get("z", (2, 3), np.dtype(np.float32)) is first
+    assert arrays.get("z", (1, 3), np.dtype(np.float32)) is not first  # the last, smaller batch
+    assert arrays.get("z", (2, 3), np.dtype(np.float32)) is first  # still kept for the next epoch's sizes
+    assert arrays.get("a", (2, 3), np.dtype(np.float32)) is not first
+    other = arrays.get("z", (2, 3), np.dtype(np.float64))  # a layer converted by astype during fit
+    assert other.dtype == np.float64 and other is not first
+    assert arrays.scratch is None
+    grad_x = arrays.get("grad_x", (2, 3), np.dtype(np.float32), scratch=True)
+    assert arrays.scratch is grad_x
+    assert NEW_ARRAYS.get("z", (2, 3), np.dtype(np.float32), scratch=True) is None
 
 
-def test_a_replaced_consumable_array_is_forgotten():
-    arrays = {}
-    with FitArrays() as fit:
-        old = reusable(arrays, "grad_x", (4, 2), np.float32, consumable=True)
-        new = reusable(arrays, "grad_x", (3, 2), np.float32, consumable=True)
-        assert id(old) not in fit.consumable and consumable(new)
+def test_caches_seen_at_the_end_of_an_epoch_are_not_written_by_the_next():
+    X, y = data(n=48)
+    net = make_net()
+    kept = []
+
+    class Keep(nl.callbacks.Callback):
+        def on_epoch_end(self, network, epoch, logs):
+            kept.append([(layer.z, layer.a, layer.grad_z, layer.x) for layer in network.layers[1:]])
+
+    net.fit(X, y, epochs=3, batch_size=16, optimizer="sgd", callbacks=[Keep()], verbose=0)
+    copies = [[tuple(a.copy() for a in arrays) for arrays in epoch] for epoch in kept]
+    for held, copied in zip(kept, copies):
+        for arrays, copy in zip(held, copied):
+            for array, before in zip(arrays, copy):
+                np.testing.assert_array_equal(array, before)
+    assert not np.array_equal(copies[0][0][0], copies[1][0][0])  # the epochs did differ
+
+
+class SquashedDense(nl.Dense):
+    """A subclass that rewrites forward and backward, each through the parent's."""
+
+    calls = 0  # training-mode calls
+
+    def forward(self, x):
+        type(self).calls += self.training
+        return super().forward(x) * 0.5
+
+    def backward(self, grad_out):
+        return super().backward(grad_out * 0.5)
+
+
+def test_a_subclass_that_rewrites_forward_and_backward_is_what_fit_runs():
+    X, y = data()
+
+    def build():
+        rng = np.random.default_rng(0)
+        return nl.NeuralNetwork(
+            [nl.Rescale(1 / 255), SquashedDense(12, 9, rng=rng), SquashedDense(9, 7, rng=rng), nl.Dense(7, 3, "identity", rng=rng)],
+            "cross_entropy",
+        )
+
+    a, b = build(), build()
+    SquashedDense.calls = 0
+    a.fit(X, y, epochs=2, batch_size=16, optimizer=nl.optim.SGD(0.1, momentum=0.9), rng=5, verbose=0)
+    assert SquashedDense.calls == 2 * 2 * 4  # two layers, two epochs of four batches
+    optimizer, rng = nl.optim.SGD(0.1, momentum=0.9), np.random.default_rng(5)
+    for _ in range(2):
+        manual_epoch(b, X, y, 16, optimizer, rng)
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(p.value, q.value)
+
+
+def test_fit_hooks_follow_what_a_subclass_rewrites():
+    assert nl.Dense._fit_forward is nl.Dense._forward and nl.Dense._fit_backward is nl.Dense._backward
+    assert SquashedDense._fit_forward is nl.Layer._fit_forward
+    assert SquashedDense._fit_backward is nl.Layer._fit_backward
+
+    class OwnShortcut(nl.Dense):
+        def backward_parameters(self, grad_out):
+            super().backward_parameters(grad_out)
+
+    assert OwnShortcut._fit_forward is nl.Dense._forward  # forward untouched: the fast path stays
+    assert OwnShortcut._fit_backward is nl.Layer._fit_backward
 
 
 def test_dense_backward_outside_fit_leaves_grad_out_alone():

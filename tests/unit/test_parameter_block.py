@@ -38,7 +38,7 @@ def test_fit_updates_the_block_as_one_by_one_updates_would_bit_for_bit(make_opti
     a, b = make_net(), make_net()
     opt_a, opt_b = make_optimizer(), make_optimizer()
     a.fit(X, y, epochs=3, batch_size=8, optimizer=opt_a, rng=3, verbose=0)
-    assert opt_a._block is not None and opt_a._block[0] is a._block  # the block path ran
+    assert opt_a._block is not None and opt_a._block.block is a._block  # the block path ran
     order_rng = np.random.default_rng(3)
     for _ in range(3):
         order = order_rng.permutation(len(X))
@@ -139,7 +139,7 @@ def test_loaded_or_restored_state_is_gathered_again(tmp_path):
         np.testing.assert_array_equal(p.value, q.value)
         np.testing.assert_array_equal(net.optimizer.state[p]["velocity"], loaded.optimizer.state[q]["velocity"])
     velocity = loaded.optimizer.state[loaded.parameters()[0]]["velocity"]
-    assert velocity.base is loaded.optimizer._block[1]["velocity"]  # views of the flat state again
+    assert velocity.base is loaded.optimizer._block.flat["velocity"]  # views of the flat state again
 
 
 def test_parameters_with_states_of_different_kinds_are_updated_one_by_one():
