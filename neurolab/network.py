@@ -10,7 +10,7 @@ import numpy as np
 
 from . import losses as _losses
 from . import optim as _optim
-from ._buffers import BatchArrays
+from ._buffers import BatchArrays, page_aligned
 from .activations import quiet_underflow
 from .layer import Layer
 from .parameter import ParameterBlock
@@ -300,7 +300,7 @@ class NeuralNetwork:
         optimizer_snapshot = {p: copy.deepcopy(state) for p, state in optimizer.state.items()}  # values only: keys stay the parameters
         n = X.shape[0]
         order = gen.permutation(n) if shuffle else np.arange(n)
-        gathered = np.empty((min(batch_size, n),) + X.shape[1:], X.dtype)  # each batch's rows of X
+        gathered = page_aligned((min(batch_size, n),) + X.shape[1:], X.dtype)  # each batch's rows of X
         self.train()
         # each batch writes over the last one's arrays (see _buffers.py): one set per layer and the loss
         arrays = [BatchArrays() for _ in self.layers], BatchArrays()

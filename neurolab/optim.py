@@ -15,29 +15,40 @@ from typing import Iterable
 import numpy as np
 
 from .activations import quiet_underflow
+from ._buffers import page_aligned
 from .parameter import Parameter, ParameterBlock
 from .validation import from_table, nonnegative_float
 
 
-CHUNK = 65536  # values: a chunk of the weights, the update and the scratch fit a 1 MiB L2 cache
+CHUNK = 65536  # values: a chunk of the weights, gradient, state and scratch stays in a 512 KiB L2 cache
 
 
-def subtract_scaled(value: np.ndarray, update: np.ndarray, scale: float, scratch: np.ndarray) -> None:
-    """``value -= scale * update`` in place, with ``scale * update`` formed in ``scratch``.
+def pieces(scratch: np.ndarray, *arrays: np.ndarray):
+    """Yield ``(work, *parts)``: matching pieces of ``arrays`` (all of one shape), each with a
+    piece ``work`` of the same size cut from the start of ``scratch``.
 
-    Large arrays go ``CHUNK`` values at a time through the start of ``scratch``, so the product
-    is read back from the CPU cache instead of being written to memory and fetched again (the
-    rest of ``scratch`` is never touched); the numbers are the same either way.
+    C-contiguous arrays larger than ``CHUNK`` values come in flat pieces of ``CHUNK`` values,
+    so that an update rule applied piece by piece reads back from the CPU cache what its
+    previous line wrote, instead of streaming every array through memory once per line (and
+    ``scratch`` beyond the first piece is never touched). Other arrays come whole. An
+    elementwise rule gives the same numbers either way.
     """
-    if value.size <= CHUNK or not (value.flags.c_contiguous and update.flags.c_contiguous):
-        np.multiply(update, scale, out=scratch)
-        value -= scratch
+    size = arrays[0].size
+    work = scratch.reshape(-1)
+    if size <= CHUNK or not all(a.flags.c_contiguous for a in arrays):
+        yield (work[:size].reshape(arrays[0].shape), *arrays)
         return
-    flat_value, flat_update, work = value.reshape(-1), update.reshape(-1), scratch.reshape(-1)
-    for start in range(0, flat_value.size, CHUNK):
-        part = flat_value[start : start + CHUNK]
-        product = np.multiply(flat_update[start : start + CHUNK], scale, out=work[: part.size])
-        part -= product
+    flats = [a.reshape(-1) for a in arrays]
+    for start in range(0, size, CHUNK):
+        parts = [flat[start : start + CHUNK] for flat in flats]
+        yield (work[: parts[0].size], *parts)
+
+
+def zeros(like: np.ndarray) -> np.ndarray:
+    """Zeros of ``like``'s shape and dtype, page-aligned (see ``neurolab._buffers.page_aligned``)."""
+    array = page_aligned(like.shape, like.dtype)
+    array[...] = 0
+    return array
 
 
 class Optimizer:
@@ -77,7 +88,7 @@ class Optimizer:
             grad = grad + self.weight_decay * value  # L2 penalty (wd/2)||w||^2
         work = self._scratch.get(p)
         if work is None or work.shape != value.shape or work.dtype != value.dtype:
-            work = self._scratch[p] = np.empty_like(value)
+            work = self._scratch[p] = page_aligned(value.shape, value.dtype)
         return grad, work
 
     def _step_block(self, block: ParameterBlock) -> bool:
@@ -113,7 +124,8 @@ class Optimizer:
         for key in keys:
             values = [state[key] for state in states]
             if all(isinstance(v, np.ndarray) and v.shape == p.shape and v.dtype == p.dtype for v, p in zip(values, block.packed)):
-                flat[key] = np.concatenate([v.reshape(-1) for v in values])
+                flat[key] = page_aligned(block.value.shape, block.value.dtype)
+                np.concatenate([v.reshape(-1) for v in values], out=flat[key])
             elif all(not isinstance(v, np.ndarray) and v == values[0] for v in values):
                 flat[key] = values[0]
             else:
@@ -194,15 +206,28 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def update(self, p, grad, state, scratch):
-        if self.momentum:
-            velocity = state.get("velocity")
-            if velocity is None:
-                velocity = state["velocity"] = grad.copy()
+        number = grad.dtype.type  # scalars of the arrays' dtype: NumPy's fastest loops
+        momentum, lr = number(self.momentum), number(self.lr)
+        if not momentum:
+            for work, value, g in pieces(scratch, p.value, grad):
+                value -= np.multiply(g, lr, out=work)  # w -= lr * g
+            return
+        velocity = state.get("velocity")
+        first = velocity is None
+        if first:
+            velocity = state["velocity"] = page_aligned(grad.shape, grad.dtype)
+        for work, value, g, v in pieces(scratch, p.value, grad, velocity):
+            if first:
+                v[...] = g  # v = g on the first step
             else:
-                velocity *= self.momentum
-                velocity += grad
-            grad = grad + self.momentum * velocity if self.nesterov else velocity
-        subtract_scaled(p.value, grad, self.lr, scratch)  # w -= lr * g
+                v *= momentum
+                v += g  # v = momentum * v + g
+            if self.nesterov:
+                step = np.multiply(v, momentum, out=work)
+                step += g  # g + momentum * v
+            else:
+                step = v
+            value -= np.multiply(step, lr, out=work)  # w -= lr * step
 
     def get_config(self):
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov, "weight_decay": self.weight_decay}
@@ -234,7 +259,7 @@ class RMSprop(Optimizer):
     def update(self, p, grad, state, scratch):
         square_avg = state.get("square_avg")
         if square_avg is None:
-            square_avg = state["square_avg"] = np.zeros_like(p.value)
+            square_avg = state["square_avg"] = zeros(p.value)
         square_avg *= self.alpha
         np.multiply(grad, grad, out=scratch)
         scratch *= 1 - self.alpha
@@ -245,7 +270,7 @@ class RMSprop(Optimizer):
         if self.momentum:
             velocity = state.get("velocity")
             if velocity is None:
-                velocity = state["velocity"] = np.zeros_like(p.value)
+                velocity = state["velocity"] = zeros(p.value)
             velocity *= self.momentum
             velocity += scratch
             scratch[...] = velocity
@@ -286,7 +311,7 @@ class Adam(Optimizer):
     def update(self, p, grad, state, scratch):
         beta1, beta2 = self.betas
         if not state:
-            state.update(step=0, m=np.zeros_like(p.value), v=np.zeros_like(p.value))
+            state.update(step=0, m=zeros(p.value), v=zeros(p.value))
         state["step"] += 1
         t, m, v = state["step"], state["m"], state["v"]
         # Python floats for the scalars keep float32 arrays float32.

@@ -8,6 +8,8 @@ from itertools import repeat
 
 import numpy as np
 
+from ._buffers import page_aligned
+
 
 @functools.lru_cache(maxsize=16)
 def _ones(n: int, dtype: np.dtype) -> np.ndarray:
@@ -212,8 +214,8 @@ class ParameterBlock:
         for p in self.packed:
             self._spans.append((offset, p.size, p.shape))
             offset += p.size
-        self.value = np.empty(offset, dtype)
-        self.grad = np.empty(offset, dtype)
+        self.value = page_aligned(offset, dtype)
+        self.grad = page_aligned(offset, dtype)
         for p, value, grad in zip(self.packed, self.views(self.value), self.views(self.grad)):
             value[...] = p.value
             grad[...] = p._grad  # as stored: a pending zero_grad stays pending
@@ -227,8 +229,8 @@ class ParameterBlock:
     def intact(self) -> bool:
         """Whether every packed parameter's value and grad are still views of the block."""
         # map() keeps these loops in C: this runs at every training step
-        return all(map(operator.is_, map(_value_base, self.packed), repeat(self.value))) and all(
-            map(operator.is_, map(_grad_base, self.packed), repeat(self.grad))
+        return all(map(operator.is_, map(_value_base, self.packed), repeat(self.value.base))) and all(
+            map(operator.is_, map(_grad_base, self.packed), repeat(self.grad.base))
         )
 
     def write_pending_zeros(self) -> None:

@@ -209,6 +209,25 @@ def test_relu_derivative_at_exactly_zero_is_zero():
     np.testing.assert_array_equal(relu.backward(z, relu.forward(z), np.full(5, 3.0)), [0.0, 0.0, 0.0, 3.0, 3.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (7,), (3, 7), (2, 3, 7)])
+def test_relu_forward_is_maximum_with_zero_bit_for_bit(dtype, shape):
+    special = np.array([-0.0, 0.0, np.nan, -np.inf, np.inf, -1.5, 2.5], dtype)
+    z = np.resize(special, shape) if shape else dtype(-0.0)
+    out = np.empty_like(z) if shape else None
+    got = nl.activations.ReLU().forward(z, out=out)
+    expected = np.maximum(z, 0)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(np.atleast_1d(got).view(np.uint8), np.atleast_1d(expected).view(np.uint8))  # NaNs, signed zeros
+    if shape:
+        assert got is out
+
+
+def test_relu_of_integers_stays_integer():
+    got = nl.activations.ReLU().forward(np.array([-2, 0, 3]))
+    assert got.dtype.kind == "i" and got.tolist() == [0, 0, 3]
+
+
 def test_leaky_relu_uses_its_negative_slope():
     leaky = nl.activations.LeakyReLU(0.2)
     z = np.array([-2.0, 0.0, 3.0])

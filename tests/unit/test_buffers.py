@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import neurolab as nl
-from neurolab._buffers import NEW_ARRAYS, BatchArrays
+from neurolab._buffers import NEW_ARRAYS, PAGE, BatchArrays, page_aligned
 
 
 def make_net(activation="relu", dtype=np.float32, loss="cross_entropy", outputs=3):
@@ -256,3 +256,26 @@ def test_a_static_forward_without_out_is_adapted_too():
     net = nl.NeuralNetwork([nl.Rescale(1 / 255), nl.Dense(12, 4, Doubling(), rng=0), nl.Dense(4, 3, "identity", rng=1)], "cross_entropy")
     net.fit(X, y, epochs=1, batch_size=16, optimizer=nl.optim.SGD(0.01), verbose=0)
     assert all(np.isfinite(p.value).all() for p in net.parameters())
+
+
+@pytest.mark.parametrize("shape, dtype", [((), np.float32), ((5,), np.float64), ((128, 784), np.uint8), ((3, 0), np.float32)])
+def test_page_aligned_arrays_start_on_a_page(shape, dtype):
+    array = page_aligned(shape, dtype)
+    assert array.shape == shape and array.dtype == dtype and array.flags.c_contiguous and array.flags.writeable
+    assert array.ctypes.data % PAGE == 0 or array.size == 0  # an empty array has no memory to place
+
+
+def test_what_training_streams_through_starts_on_pages():
+    X, y = data(n=40)
+    net = make_net()
+    optimizer = nl.optim.SGD(0.1, momentum=0.9)
+    seen = []
+
+    class Watch(nl.callbacks.Callback):
+        def on_batch_end(self, network, batch, logs):
+            seen.extend(a for layer in network.layers[1:] for a in (layer.x, layer.z, layer.a, layer.grad_z))
+
+    net.fit(X, y, epochs=1, batch_size=16, optimizer=optimizer, callbacks=[Watch()], verbose=0)
+    block = net._block
+    streamed = [block.value, block.grad, optimizer._block.flat["velocity"], optimizer._scratch[block.flat]] + seen
+    assert all(a.ctypes.data % PAGE == 0 for a in streamed)

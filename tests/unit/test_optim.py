@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import neurolab as nl
+from neurolab.parameter import Parameter
 
 # ---------------------------------------------------------------- references (torch.optim docs)
 
@@ -321,22 +322,54 @@ def test_sgd_on_half_squared_norm_follows_the_closed_form():
     assert np.linalg.norm(parameter.value) == pytest.approx(0.9**100 * math.sqrt(25.25), rel=1e-12)
 
 
+def sgd_by_formula(value, grads, lr, momentum, nesterov):
+    """Whole-array SGD steps (torch's rule), in float32 like the optimizer's."""
+    lr, momentum = np.float32(lr), np.float32(momentum)
+    velocity = None
+    for g in grads:
+        if momentum:
+            velocity = g.copy() if velocity is None else velocity * momentum + g
+            g = g + momentum * velocity if nesterov else velocity
+        value = value - lr * g
+    return value
+
+
 @pytest.mark.parametrize("size", [10, nl.optim.CHUNK, nl.optim.CHUNK + 1, 3 * nl.optim.CHUNK + 17])
-def test_subtract_scaled_in_chunks_gives_the_numbers_of_one_pass(size):
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+def test_sgd_in_cache_sized_pieces_gives_the_numbers_of_whole_array_steps(size, momentum, nesterov):
     rng = np.random.default_rng(size)
-    value, update = rng.normal(size=size).astype(np.float32), rng.normal(size=size).astype(np.float32)
-    expected = value - np.float32(0.05) * update
-    scratch = np.full(size, np.nan, np.float32)
-    nl.optim.subtract_scaled(value, update, 0.05, scratch)
-    np.testing.assert_array_equal(value, expected)
+    start = rng.normal(size=size).astype(np.float32)
+    grads = [rng.normal(size=size).astype(np.float32) for _ in range(3)]
+    p = Parameter(start.copy())
+    opt = nl.optim.SGD(lr=0.05, momentum=momentum, nesterov=nesterov)
+    opt._scratch[p] = np.full(size, np.nan, np.float32)  # to see which part of it is used
+    for g in grads:
+        p.grad[...] = g
+        opt.step([p])
+    np.testing.assert_array_equal(p.value, sgd_by_formula(start, grads, 0.05, momentum, nesterov))
     if size > nl.optim.CHUNK:
-        assert np.isnan(scratch[nl.optim.CHUNK:]).all()  # only the first chunk of scratch is used
+        assert np.isnan(opt._scratch[p][nl.optim.CHUNK :]).all()  # only the first piece of scratch
 
 
-def test_subtract_scaled_takes_strided_arrays():
+def test_sgd_steps_a_strided_parameter_whole():
     rng = np.random.default_rng(0)
-    value = rng.normal(size=(nl.optim.CHUNK, 4)).astype(np.float32).T  # not C-contiguous
-    update = rng.normal(size=(4, nl.optim.CHUNK)).astype(np.float32)
-    expected = value - np.float32(0.5) * update
-    nl.optim.subtract_scaled(value, update, 0.5, np.empty_like(update))
-    np.testing.assert_array_equal(value, expected)
+    start = rng.normal(size=(nl.optim.CHUNK, 4)).astype(np.float32).T  # (4, CHUNK), not C-contiguous
+    grads = [rng.normal(size=(4, nl.optim.CHUNK)).astype(np.float32) for _ in range(2)]
+    p = Parameter(start.copy(order="K"))
+    assert not p.value.flags.c_contiguous
+    opt = nl.optim.SGD(lr=0.5, momentum=0.9, nesterov=True)
+    for g in grads:
+        p.grad[...] = g
+        opt.step([p])
+    np.testing.assert_array_equal(p.value, sgd_by_formula(start, grads, 0.5, 0.9, True))
+
+
+def test_pieces_cut_flat_chunks_and_scratch_from_its_start():
+    size = 2 * nl.optim.CHUNK + 5
+    scratch, a, b = np.zeros(size), np.arange(size, dtype=float), -np.arange(size, dtype=float)
+    cut = list(nl.optim.pieces(scratch, a, b))
+    assert [len(part[1]) for part in cut] == [nl.optim.CHUNK, nl.optim.CHUNK, 5]
+    assert all(np.shares_memory(work, scratch[: nl.optim.CHUNK]) for work, *_ in cut)
+    np.testing.assert_array_equal(np.concatenate([part[2] for part in cut]), b)
+    whole = list(nl.optim.pieces(np.zeros((3, 2)), np.ones((2, 3)).T))  # strided: one piece, its shape
+    assert len(whole) == 1 and whole[0][0].shape == (3, 2)
