@@ -20,7 +20,7 @@ from .parameter import Parameter, ParameterBlock
 from .validation import from_table, nonnegative_float
 
 
-CHUNK = 65536  # values: a chunk of the weights, gradient, state and scratch stays in a 512 KiB L2 cache
+CHUNK = 65536  # values (256 KiB of float32 per array): smaller pieces cost more Python per step than they save
 
 
 def pieces(scratch: np.ndarray, *arrays: np.ndarray):
