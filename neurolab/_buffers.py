@@ -17,14 +17,16 @@ outside ``fit`` (``forward``, ``backward``, ``predict``, ``explain``, a callback
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
 PAGE = 4096  # bytes
 
 
-def page_aligned(shape, dtype) -> np.ndarray:
-    """``np.empty(shape, dtype)``, starting on a 4 KiB page boundary.
+def page_aligned(shape, dtype, fill=None) -> np.ndarray:
+    """``np.empty(shape, dtype)`` (or filled with ``fill``), starting on a 4 KiB page boundary.
 
     Training keeps every array it streams through (batch results, the parameter block, its
     gradients, the optimizer's state and scratch) starting on a page. When two arrays that an
@@ -37,7 +39,19 @@ def page_aligned(shape, dtype) -> np.ndarray:
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     memory = np.empty(nbytes + PAGE, np.uint8)
     start = -memory.ctypes.data % PAGE
-    return memory[start : start + nbytes].view(dtype).reshape(shape)
+    array = memory[start : start + nbytes].view(dtype).reshape(shape)
+    if fill is not None:
+        array[...] = fill
+    return array
+
+
+@functools.lru_cache(maxsize=32)
+def constant_row(n: int, dtype: np.dtype, value: float) -> np.ndarray:
+    """A read-only row of ``n`` copies of ``value`` (one per width, dtype and value in use):
+    the ``ones`` of BLAS row and column sums, the ``zeros`` of ReLU's maximum."""
+    row = np.full(n, value, dtype)
+    row.flags.writeable = False
+    return row
 
 
 class BatchArrays:

@@ -17,18 +17,11 @@ import inspect
 
 import numpy as np
 
+from ._buffers import constant_row
 from .validation import from_table, nonnegative_float
 
 
 _quiet = contextvars.ContextVar("neurolab_quiet_underflow", default=False)
-
-
-@functools.lru_cache(maxsize=16)
-def _zeros(n: int, dtype: np.dtype) -> np.ndarray:
-    """A read-only row of n zeros (one per width and dtype in use)."""
-    zeros = np.zeros(n, dtype)
-    zeros.flags.writeable = False
-    return zeros
 
 
 def quiet_underflow(function):
@@ -139,7 +132,7 @@ class ReLU(Activation):
 
     def forward(self, z, out=None):
         if z.ndim and z.dtype.kind == "f":  # a row of zeros: NumPy's maximum of two arrays is 2x faster than with 0
-            return np.maximum(z, _zeros(z.shape[-1], z.dtype), out=out)
+            return np.maximum(z, constant_row(z.shape[-1], z.dtype, 0), out=out)
         return np.maximum(z, 0, out=out)
 
     def derivative(self, z, a):

@@ -296,8 +296,7 @@ class Dense(Layer):
         """``forward``, writing Z and A over the last batch's ``arrays`` (new ones outside fit)."""
         w = self.weight.value
         dtype = w.dtype
-        if type(x) is not np.ndarray or x.dtype is not dtype or x.ndim != 2 or x.shape[1] != self.in_features:
-            x = self._check_input(x, "forward")  # convert it, or say what is wrong
+        x = self._check_input(x, "forward")
         shape = (x.shape[0], self.out_features)
         z = np.matmul(x, w.T, out=arrays.get("z", shape, dtype))  # Z = X @ W.T
         z += self.bias.value

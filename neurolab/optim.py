@@ -44,13 +44,6 @@ def pieces(scratch: np.ndarray, *arrays: np.ndarray):
         yield (work[: parts[0].size], *parts)
 
 
-def zeros(like: np.ndarray) -> np.ndarray:
-    """Zeros of ``like``'s shape and dtype, page-aligned (see ``neurolab._buffers.page_aligned``)."""
-    array = page_aligned(like.shape, like.dtype)
-    array[...] = 0
-    return array
-
-
 class Optimizer:
     """Base class: validated ``lr`` and ``weight_decay``, per-parameter state, ``step``.
 
@@ -259,7 +252,7 @@ class RMSprop(Optimizer):
     def update(self, p, grad, state, scratch):
         square_avg = state.get("square_avg")
         if square_avg is None:
-            square_avg = state["square_avg"] = zeros(p.value)
+            square_avg = state["square_avg"] = page_aligned(p.value.shape, p.value.dtype, fill=0)
         square_avg *= self.alpha
         np.multiply(grad, grad, out=scratch)
         scratch *= 1 - self.alpha
@@ -270,7 +263,7 @@ class RMSprop(Optimizer):
         if self.momentum:
             velocity = state.get("velocity")
             if velocity is None:
-                velocity = state["velocity"] = zeros(p.value)
+                velocity = state["velocity"] = page_aligned(p.value.shape, p.value.dtype, fill=0)
             velocity *= self.momentum
             velocity += scratch
             scratch[...] = velocity
@@ -311,7 +304,7 @@ class Adam(Optimizer):
     def update(self, p, grad, state, scratch):
         beta1, beta2 = self.betas
         if not state:
-            state.update(step=0, m=zeros(p.value), v=zeros(p.value))
+            state.update(step=0, m=page_aligned(p.value.shape, p.value.dtype, fill=0), v=page_aligned(p.value.shape, p.value.dtype, fill=0))
         state["step"] += 1
         t, m, v = state["step"], state["m"], state["v"]
         # Python floats for the scalars keep float32 arrays float32.

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import operator
 from itertools import repeat
 
 import numpy as np
 
-from ._buffers import page_aligned
-
-
-@functools.lru_cache(maxsize=16)
-def _ones(n: int, dtype: np.dtype) -> np.ndarray:
-    """A read-only vector of n ones (one per batch size and dtype in use)."""
-    ones = np.ones(n, dtype)
-    ones.flags.writeable = False
-    return ones
+from ._buffers import constant_row, page_aligned
 
 
 class Parameter:
@@ -109,7 +100,7 @@ class Parameter:
         matrix-vector product about twice as fast as ``a.sum(axis=0)``.
         """
         if axis == 0 and a.ndim == 2 and a.dtype is self._grad.dtype and a.dtype.char in "fd":
-            ones = _ones(a.shape[0], a.dtype)
+            ones = constant_row(a.shape[0], a.dtype, 1)
             if self._zeroed:
                 np.dot(ones, a, out=self._grad)
             else:
