@@ -7,90 +7,43 @@ and their ``backward`` is ``grad_a * f'(Z)``; softmax couples the units of a row
 
 ``get(name)`` returns an activation from its name: relu, leaky_relu, sigmoid, tanh, identity,
 softmax.
+
+Underflow (``exp(-1000)`` becoming 0, a product of two tiny numbers becoming 0) is the right
+answer in these formulas, not an error: the functions that can produce it compute under
+``np.errstate(under="ignore")``, so they also work when the caller has asked NumPy to raise
+on floating-point errors. Overflow and invalid operations still follow the caller's settings.
 """
 
 from __future__ import annotations
 
-import contextvars
-import functools
-import inspect
-
 import numpy as np
 
-from ._buffers import constant_row
 from .validation import from_table, nonnegative_float
 
 
-_quiet = contextvars.ContextVar("neurolab_quiet_underflow", default=False)
-
-
-def quiet_underflow(function):
-    """Run ``function`` with underflow ignored: exp(-1e4) = 0 and a tiny ``a * (1 - a)`` are
-    the right answers, not errors, even when the caller runs under ``np.errstate(all="raise")``."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        if _quiet.get():  # already inside (fit calls many of these per batch): no new context
-            return function(*args, **kwargs)
-        token = _quiet.set(True)
-        try:
-            with np.errstate(under="ignore"):  # a fresh context per call: safe when nested
-                return function(*args, **kwargs)
-        finally:
-            _quiet.reset(token)
-
-    return wrapper
-
-
-def _ignoring_out(function):
-    """A subclass's ``forward``/``backward`` made to accept (and ignore) ``out=`` like the built-in ones."""
-
-    @functools.wraps(function)
-    def wrapper(*args, out=None):
-        return function(*args)
-
-    return wrapper
-
-
 class Activation:
-    """Base class: ``forward(z) -> a`` and ``backward(z, a, grad_a) -> grad_z``.
+    """Base class: ``forward(z) -> a``, ``derivative(z, a) -> f'(z)``, ``backward(z, a, grad_a) -> grad_z``.
 
-    Subclasses set ``name`` and implement ``forward`` and ``derivative`` (elementwise ones) or
-    ``backward`` (coupled ones, which also set ``elementwise = False``).
-
-    Both methods take an optional ``out=``, an array of the result's shape and dtype to write
-    into, NumPy style, and return the result: ``Dense`` passes its arrays of the previous
-    batch during ``fit``, so training allocates nothing per batch. ``out`` is a hint: a
-    subclass may ignore it and return a new array, and one whose ``forward(z)`` or
-    ``backward(z, a, grad_a)`` does not take ``out`` at all is given it automatically. In
-    ``backward``, ``out`` may be ``grad_a`` itself (``fit`` overwrites a dL/dA nobody else
-    reads), so a rule that writes ``out`` must be done reading ``grad_a`` at each element.
+    A subclass sets ``name`` and implements ``forward`` and ``derivative`` (an elementwise
+    activation), or ``forward`` and ``backward`` (a coupled one, which also sets
+    ``elementwise = False``). Every method returns a new array of ``z``'s shape and dtype.
     """
 
     name = "activation"
     elementwise = True
 
-    def __init_subclass__(cls, **kwargs) -> None:
-        super().__init_subclass__(**kwargs)
-        for name in ("forward", "backward"):
-            method = cls.__dict__.get(name)
-            function = method.__func__ if isinstance(method, staticmethod) else method
-            if inspect.isfunction(function) and "out" not in inspect.signature(function).parameters:
-                adapted = _ignoring_out(function)
-                setattr(cls, name, adapted if not isinstance(method, staticmethod) else staticmethod(adapted))
-
-    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Return ``A = f(Z)``, an array of ``z``'s shape and dtype (``out`` if it was used)."""
-        raise NotImplementedError
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        """Return ``A = f(Z)``."""
+        raise NotImplementedError(f"{type(self).__name__}.forward: subclasses of Activation implement forward")
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         """Return ``f'(Z)`` elementwise, given ``Z`` and ``A = f(Z)`` (either may be used)."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}.derivative: elementwise activations implement derivative")
 
-    @quiet_underflow
-    def backward(self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Return ``dL/dZ = dL/dA * f'(Z)`` (written into ``out`` when given)."""
-        return np.multiply(grad_a, self.derivative(z, a), out=out)
+    def backward(self, z: np.ndarray, a: np.ndarray, grad_a: np.ndarray) -> np.ndarray:
+        """Return ``dL/dZ = dL/dA * f'(Z)``."""
+        with np.errstate(under="ignore"):  # a tiny gradient times a tiny f'(z) is 0
+            return grad_a * self.derivative(z, a)
 
     def get_config(self) -> dict:
         """Keyword arguments that rebuild this activation (for saving)."""
@@ -115,14 +68,14 @@ class Identity(Activation):
 
     name = "identity"
 
-    def forward(self, z, out=None):
+    def forward(self, z):
         return z  # A is Z itself: nothing to compute or copy
 
     def derivative(self, z, a):
         return np.ones_like(z)
 
-    def backward(self, z, a, grad_a, out=None):
-        return grad_a
+    def backward(self, z, a, grad_a):
+        return grad_a  # grad_a * 1
 
 
 class ReLU(Activation):
@@ -130,16 +83,14 @@ class ReLU(Activation):
 
     name = "relu"
 
-    def forward(self, z, out=None):
-        if z.ndim and z.dtype.kind == "f":  # a row of zeros: NumPy's maximum of two arrays is 2x faster than with 0
-            return np.maximum(z, constant_row(z.shape[-1], z.dtype, 0), out=out)
-        return np.maximum(z, 0, out=out)
+    def forward(self, z):
+        return np.maximum(z, 0)
 
     def derivative(self, z, a):
         return (z > 0).astype(z.dtype)
 
-    def backward(self, z, a, grad_a, out=None):
-        return np.multiply(grad_a, z > 0, out=out)
+    def backward(self, z, a, grad_a):
+        return grad_a * (z > 0)  # f'(z) as a mask: the same numbers, without making a float copy
 
 
 class LeakyReLU(Activation):
@@ -150,9 +101,9 @@ class LeakyReLU(Activation):
     def __init__(self, negative_slope: float = 0.01) -> None:
         self.negative_slope = nonnegative_float(negative_slope, "negative_slope", "LeakyReLU")
 
-    @quiet_underflow
     def forward(self, z):
-        return np.where(z > 0, z, z * self.negative_slope)
+        with np.errstate(under="ignore"):  # negative_slope * (a tiny z) is 0
+            return np.where(z > 0, z, z * self.negative_slope)
 
     def derivative(self, z, a):
         return np.where(z > 0, 1, self.negative_slope).astype(z.dtype)
@@ -162,18 +113,13 @@ class LeakyReLU(Activation):
 
 
 class Sigmoid(Activation):
-    """``f(z) = 1 / (1 + exp(-z))``, ``f'(z) = f(z) (1 - f(z))``.
-
-    Computed from ``e = exp(-|z|)`` as ``1 / (1 + e)`` for z >= 0 and ``e / (1 + e)`` for
-    z < 0, so no exponential overflows and small outputs keep their relative precision.
-    """
+    """``f(z) = 1 / (1 + exp(-z))``, ``f'(z) = f(z) (1 - f(z))``; stable for any z (see :func:`sigmoid`)."""
 
     name = "sigmoid"
 
     def forward(self, z):
         return sigmoid(z)
 
-    @quiet_underflow
     def derivative(self, z, a):
         return a * (1 - a)
 
@@ -183,10 +129,9 @@ class Tanh(Activation):
 
     name = "tanh"
 
-    def forward(self, z, out=None):
-        return np.tanh(z, out=out)
+    def forward(self, z):
+        return np.tanh(z)
 
-    @quiet_underflow
     def derivative(self, z, a):
         return 1 - a * a
 
@@ -214,35 +159,42 @@ class Softmax(Activation):
             "are coupled; use Softmax.backward(z, a, grad_a) for dL/dz"
         )
 
-    @quiet_underflow
     def backward(self, z, a, grad_a):
-        return a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
+        with np.errstate(under="ignore"):  # products of tiny probabilities and gradients are 0
+            return a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
 
 
-@quiet_underflow
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Numerically stable logistic sigmoid, elementwise, in ``z``'s dtype."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1, e) / (1 + e)
+    """Numerically stable logistic sigmoid, elementwise, in ``z``'s dtype.
+
+    ``1 / (1 + exp(-z))`` overflows for very negative z. With ``e = exp(-|z|)``, which never
+    overflows, it is ``1 / (1 + e)`` for z >= 0 and ``e / (1 + e)`` for z < 0; the second form
+    keeps the relative precision of small outputs (sigmoid(-30) ~ 9.4e-14, not 0).
+    """
+    with np.errstate(under="ignore"):  # exp(-|z|) of a large |z| is 0: the right answer
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1, e) / (1 + e)
 
 
-@quiet_underflow
 def softmax(z: np.ndarray) -> np.ndarray:
-    """Numerically stable softmax over the last axis (the row maximum is subtracted first)."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    """Numerically stable softmax over the last axis.
+
+    Subtracting each row's maximum first leaves the result unchanged and keeps every
+    exponent <= 0, so ``exp`` cannot overflow and the largest term of each row is 1.
+    """
+    with np.errstate(under="ignore"):  # exp of a very negative shifted logit is 0
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
 
 
-@quiet_underflow
 def log_softmax(z: np.ndarray) -> np.ndarray:
-    """``z - logsumexp(z)`` over the last axis, computed stably."""
-    shifted = z - z.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    """``z - logsumexp(z)`` over the last axis, computed stably (finite where log(softmax) is -inf)."""
+    with np.errstate(under="ignore"):
+        shifted = z - z.max(axis=-1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-ACTIVATIONS = {
-    cls.name: cls for cls in (Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax)
-}
+ACTIVATIONS = {cls.name: cls for cls in (Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax)}
 
 
 def get(activation: str | dict | Activation) -> Activation:

@@ -19,7 +19,7 @@ import numbers
 
 import numpy as np
 
-from .activations import LeakyReLU, ReLU, quiet_underflow
+from .activations import LeakyReLU, ReLU
 from .callbacks import Callback
 from .layer import Dense, Layer
 from .network import NeuralNetwork
@@ -54,18 +54,16 @@ def _layer_index(network, layer, where: str) -> int:
     raise ValueError(f"{where}: expected a layer index or one of the network's layers, got {layer!r}")
 
 
-@quiet_underflow
 def _layer_outputs(network, X: np.ndarray, indices, batch_size: int, where: str):
     """The outputs ``A`` of ``network.layers[i]`` for each ``i`` in ``indices``, and ``Z`` of the Dense ones.
 
     Returns two dicts ``{i: (N, out)}``: the outputs, and the pre-activations of the layers
-    among ``indices`` that are ``Dense``. Runs ``batch_size`` rows at a time through a deep copy
-    of the layers in evaluation mode, so the network's own modes and caches stay as they were.
+    among ``indices`` that are ``Dense``. Runs ``batch_size`` rows at a time through shallow
+    copies of the layers (the same parameters, their own caches) in evaluation mode, so the
+    network's own modes and caches stay as they were.
     """
     last = max(indices)
-    layers = copy.deepcopy(network.layers[: last + 1])
-    for layer in layers:
-        layer.eval()
+    layers = [copy.copy(layer).eval() for layer in network.layers[: last + 1]]
     a_parts: dict[int, list[np.ndarray]] = {i: [] for i in indices}
     z_parts: dict[int, list[np.ndarray]] = {i: [] for i in indices if isinstance(layers[i], Dense)}
     n = X.shape[0]

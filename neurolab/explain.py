@@ -20,6 +20,7 @@ import numpy as np
 
 from .analysis import _layer_index
 from .layer import Dense, Dropout
+from .network import NeuralNetwork
 
 
 @dataclass
@@ -138,9 +139,8 @@ def explain(network, x, y, layer, neuron: int, *, optimizer=None, top: int = 5) 
     net, chosen = copy.deepcopy((network, optimizer if optimizer is not None else network.optimizer))
     net.eval()
     X = net._check_X(x, "explain")
-
-    y = net._check_y(y, X, "explain")  # (it runs a one-sample pass: before ours, not after)
     out = net.forward(X)
+    y = net._check_y(y, X, out.shape[1], "explain")
     net.loss.forward(out, y)
     net.zero_grad()
     grad_into = {}  # dL/d(output of layer i)
@@ -180,6 +180,19 @@ def explain(network, x, y, layer, neuron: int, *, optimizer=None, top: int = 5) 
         trace.update_weights = dense.weight.value[j] - before_w
         trace.update_bias = float(dense.bias.value[j]) - before_b
     return trace
+
+
+def explain_neuron(neuron, x, y, loss="mse", *, optimizer=None, top: int = 5) -> NeuronTrace:
+    """Trace a standalone :class:`~neurolab.Neuron` as the one output unit of a network trained with ``loss``.
+
+    ``Neuron.explain`` calls it. The trace runs on a one-unit ``Dense`` layer holding a copy
+    of the neuron's weights and bias, so the neuron is left untouched.
+    """
+    unit = neuron.layer
+    layer = Dense(unit.in_features, 1, unit.activation, dtype=unit.dtype)
+    layer.weight.value[...] = unit.weight.value
+    layer.bias.value[...] = unit.bias.value
+    return explain(NeuralNetwork([layer], loss), x, y, 0, 0, optimizer=optimizer, top=top)
 
 
 def _output_terms(loss, out: np.ndarray, j: int) -> dict:

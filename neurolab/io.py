@@ -30,6 +30,7 @@ import numpy as np
 from . import losses as _losses
 from . import optim as _optim
 from .layer import Dense, Dropout, Layer, Rescale
+from .network import NeuralNetwork
 
 FORMAT = "neurolab"
 VERSION = 1
@@ -175,8 +176,6 @@ def load(path):
     FileNotFoundError
         If there is no file at ``path``.
     """
-    from .network import NeuralNetwork
-
     path = Path(path)
 
     def fail(problem: str) -> ModelFileError:

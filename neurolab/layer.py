@@ -25,7 +25,7 @@ import numpy as np
 
 from . import activations as _activations
 from . import init as _init
-from ._buffers import NEW_ARRAYS, BatchArrays
+from .neuron import NeuronViews
 from .parameter import Parameter
 from .validation import as_generator, float_dtype, positive_int
 
@@ -118,8 +118,9 @@ class Layer:
     def astype(self, dtype) -> "Layer":
         """Convert every parameter to ``dtype`` in place and return ``self``.
 
-        New arrays replace the old ones, so views taken before (such as neuron views) no
-        longer share memory with the layer. Override to convert other float state too.
+        New arrays replace the old ones (a float32 array cannot hold float64 numbers), so an
+        array taken before (``w = layer.weight.value``) keeps the old numbers; neuron views
+        read the layer afresh and follow. Override to convert other float state too.
         """
         dtype = float_dtype(dtype, f"{type(self).__name__}.astype")
         for p in self.parameters():
@@ -133,43 +134,6 @@ class Layer:
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Add dL/d(parameter) into each ``.grad`` and return dL/dx, given dL/d(output)."""
         raise NotImplementedError(f"{type(self).__name__}.backward: subclasses of Layer implement backward")
-
-    def backward_parameters(self, grad_out: np.ndarray) -> None:
-        """Add dL/d(parameter) into each ``.grad`` without computing dL/dx.
-
-        ``NeuralNetwork.fit`` calls it on the first layer that has parameters, whose dL/dx
-        nobody needs. The default calls :meth:`backward` and drops dL/dx; override it when
-        skipping dL/dx saves work (``Dense`` skips a matrix product). ``check_layer``
-        verifies that it adds the same gradients as ``backward``.
-        """
-        self.backward(grad_out)
-
-    # -- fit's hooks: the training path of NeuralNetwork.fit (see _buffers.py) -------------
-    def __init_subclass__(cls, **kwargs) -> None:
-        """A subclass that rewrites ``forward`` (or ``backward``) has it called by ``fit`` too:
-        the fast training path a built-in parent gives is dropped with the method it mirrors."""
-        super().__init_subclass__(**kwargs)
-        if "forward" in cls.__dict__ and "_fit_forward" not in cls.__dict__:
-            cls._fit_forward = Layer._fit_forward
-        rewrites_backward = "backward" in cls.__dict__ or "backward_parameters" in cls.__dict__
-        if rewrites_backward and "_fit_backward" not in cls.__dict__:
-            cls._fit_backward = Layer._fit_backward
-
-    def _fit_forward(self, x: np.ndarray, arrays: BatchArrays) -> np.ndarray:
-        """``forward`` as ``fit`` runs it, underflow already quiet; ``arrays`` are this layer's
-        for the epoch, whose last-batch arrays a built-in layer writes over. Default: ``forward``."""
-        return self.forward(x)
-
-    def _fit_backward(self, grad_out: np.ndarray, arrays: BatchArrays, input_grad: bool, writable: bool):
-        """``backward`` (``backward_parameters`` when not ``input_grad``) as ``fit`` runs it.
-
-        ``writable``: ``grad_out`` is the scratch dL/dX of the layer above, which this layer
-        may write over. Returns dL/dx, or None when not ``input_grad``.
-        """
-        if input_grad:
-            return self.backward(grad_out)
-        self.backward_parameters(grad_out)
-        return None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -204,8 +168,8 @@ class Dense(Layer):
         Row ``i`` holds the incoming weights of neuron ``i``.
     bias : Parameter, shape (out_features,)
     x, z, a : ndarray or None
-        The last batch's input ``(N, in)``, pre-activation ``(N, out)`` and activation
-        ``(N, out)``.
+        The last batch's input ``X (N, in)``, pre-activation ``Z (N, out)`` and activation
+        ``A (N, out)``.
     grad_z : ndarray or None
         The last backward pass's dL/dZ ``(N, out)``: the error (delta) of each neuron.
     neurons : sequence of Neuron
@@ -219,19 +183,13 @@ class Dense(Layer):
         forward   Z  = X @ W.T + b          (N, out)
                   A  = f(Z)                 (N, out)
         backward  dZ = dA * f'(Z)           (N, out)   the error (delta) of each neuron
-                  dW = dZ.T @ X             (out, in)
-                  db = dZ.sum(axis=0)       (out,)
+                  dW = dZ.T @ X             (out, in)  added to weight.grad
+                  db = dZ.sum(axis=0)       (out,)     added to bias.grad
                   dX = dZ @ W               (N, in)
 
-    ``dW`` and ``db`` are added to ``weight.grad`` and ``bias.grad``.
-
-    A ``NeuralNetwork`` moves the weight and bias arrays of its Dense layers into one block
-    (their numbers copied; see :class:`~neurolab.parameter.ParameterBlock`), so code, including
-    a subclass, reads them through ``weight.value`` and ``bias.value`` at each use, as ``forward``
-    does, rather than keeping the arrays from before the network was built.
+    In the code, ``dZ`` is ``grad_z`` and ``dA`` is ``grad_a``; ``f'(Z)`` is taken by the
+    activation's ``backward``, which for softmax (not elementwise) is a Jacobian product.
     """
-
-    _packable = True  # reads weight.value and bias.value at every call: a network may move them
 
     def __init__(
         self,
@@ -258,104 +216,56 @@ class Dense(Layer):
             )
         self.weight = self.add_parameter("weight", weight)
         self.bias = self.add_parameter("bias", np.zeros(self.out_features, dtype=dtype))
-        self._clear_cache()
+        self.x = self.z = self.a = self.grad_z = None
+        self.neurons = NeuronViews(self)
 
     @property
     def dtype(self) -> np.dtype:
-        return self.weight.value.dtype
+        return self.weight.dtype
 
-    @property
-    def neurons(self):
-        """Views of this layer's neurons: ``neurons[i]`` is neuron ``i`` (row ``i`` of ``weight``)."""
-        views = self.__dict__.get("_neuron_views")
-        if views is None:  # made once: a view binds a row index, nothing that changes
-            from .neuron import NeuronViews  # neuron.py imports this module
-
-            views = self._neuron_views = NeuronViews(self)
-        return views
-
-    def __getstate__(self) -> dict:  # copies make their own neuron views, bound to themselves
-        state = self.__dict__.copy()
-        state.pop("_neuron_views", None)
-        return state
-
-    def _clear_cache(self) -> None:
-        self.x = self.z = self.a = self.grad_z = None
-
-    def astype(self, dtype) -> "Dense":
-        super().astype(dtype)
-        self._clear_cache()
-        return self
-
-    @_activations.quiet_underflow
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return ``A = f(X @ W.T + b)`` of shape ``(N, out_features)`` for ``x`` of shape ``(N, in_features)``."""
-        return self._forward(x, NEW_ARRAYS)
+        self.x = self._check_input(x, "forward")
+        self.z = self.x @ self.weight.value.T + self.bias.value  # Z = X @ W.T + b
+        self.a = self.activation.forward(self.z)  # A = f(Z)
+        self.grad_z = None  # the errors of an earlier batch do not belong to this one
+        return self.a
 
-    def _forward(self, x: np.ndarray, arrays: BatchArrays) -> np.ndarray:
-        """``forward``, writing Z and A over the last batch's ``arrays`` (new ones outside fit)."""
-        w = self.weight.value
-        dtype = w.dtype
-        x = self._check_input(x, "forward")
-        shape = (x.shape[0], self.out_features)
-        z = np.matmul(x, w.T, out=arrays.get("z", shape, dtype))  # Z = X @ W.T
-        z += self.bias.value
-        a = self.activation.forward(z, out=arrays.get("a", shape, dtype))  # A = f(Z)
-        self.x, self.z, self.a, self.grad_z = x, z, a, None
-        return a
+    def backward(self, grad_a: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """Add dL/dW and dL/db into the gradients; return dL/dX ``(N, in_features)``.
 
-    @_activations.quiet_underflow
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """Add dL/dW and dL/db into the gradients; return dL/dX ``(N, in_features)``."""
-        return self._backward(grad_out, NEW_ARRAYS, input_grad=True, writable=False)
-
-    @_activations.quiet_underflow
-    def backward_parameters(self, grad_out: np.ndarray) -> None:
-        """Add dL/dW and dL/db into the gradients, skipping dL/dX (one matrix product fewer)."""
-        if type(self).backward is not Dense.backward:  # a subclass rewrote backward: use it
-            self.backward(grad_out)
-            return
-        self._backward(grad_out, NEW_ARRAYS, input_grad=False, writable=False)
-
-    def _backward(self, grad_out, arrays: BatchArrays, input_grad: bool, writable: bool):
-        """``backward`` (``backward_parameters`` when not ``input_grad``), writing dZ and dX over
-        the last batch's ``arrays``, and dZ over ``grad_out`` when it is ``writable``."""
-        z, dtype = self.z, self.weight.value.dtype
-        if z is None or getattr(grad_out, "shape", None) != z.shape:
-            raise self._grad_out_error(grad_out, "backward" if input_grad else "backward_parameters")
-        out = grad_out if writable and grad_out.dtype is dtype else arrays.get("grad_z", z.shape, dtype)
-        grad_z = self.grad_z = self.activation.backward(z, self.a, grad_out, out=out)  # dZ = dA * f'(Z)
-        self.weight.add_matmul(grad_z.T, self.x)  # dW = dZ.T @ X, added to weight.grad
-        self.bias.add_sum(grad_z, axis=0)  # db = dZ.sum(axis=0), added to bias.grad
+        ``input_grad=False`` skips the last product and returns None: a network passes it to
+        its first layer with parameters, whose dL/dX nobody reads.
+        """
+        self._check_grad(grad_a)
+        self.grad_z = self.activation.backward(self.z, self.a, grad_a)  # dZ = dA * f'(Z)
+        self.weight.grad += self.grad_z.T @ self.x  # dW = dZ.T @ X
+        self.bias.grad += self.grad_z.sum(axis=0)  # db = dZ.sum(axis=0)
         if not input_grad:
             return None
-        out = arrays.get("grad_x", self.x.shape, dtype, scratch=True)  # only the layer below reads it
-        return np.matmul(grad_z, self.weight.value, out=out)  # dX = dZ @ W
+        return self.grad_z @ self.weight.value  # dX = dZ @ W
 
-    # fit's hooks (see Layer._fit_forward); a subclass that rewrites forward or backward loses them
-    _fit_forward, _fit_backward = _forward, _backward
-
-    def _grad_out_error(self, grad_out, method: str) -> Exception:
+    def _check_grad(self, grad_a) -> None:
         if self.z is None:
-            return RuntimeError(f"{self!r}.{method}: expected a forward pass first, got none")
-        return ValueError(
-            f"{self!r}.{method}: expected grad_out of shape {self.z.shape} (the last output), "
-            f"got {getattr(grad_out, 'shape', type(grad_out).__name__)}"
-        )
+            raise RuntimeError(f"{self!r}.backward: expected a forward pass first, got none")
+        if getattr(grad_a, "shape", None) != self.z.shape:
+            raise ValueError(
+                f"{self!r}.backward: expected grad_a of shape {self.z.shape} (the last output), "
+                f"got {getattr(grad_a, 'shape', type(grad_a).__name__)}"
+            )
 
     def _check_input(self, x, method: str) -> np.ndarray:
         """Return ``x`` as a ``(N, in_features)`` array of the layer's dtype (no copy when it is one)."""
-        dtype = self.weight.value.dtype
-        if type(x) is np.ndarray and x.dtype is dtype and x.ndim == 2 and x.shape[1] == self.in_features:
-            return x  # already right: the common case, checked without conversions
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             hint = "; for a single sample use x.reshape(1, -1)" if x.ndim == 1 else ""
-            raise ValueError(
-                f"{self!r}.{method}: expected input of shape (N, {self.in_features}), "
-                f"got {x.shape}{hint}"
-            )
-        return x.astype(dtype, copy=False)
+            raise ValueError(f"{self!r}.{method}: expected input of shape (N, {self.in_features}), got {x.shape}{hint}")
+        return x.astype(self.dtype, copy=False)
+
+    def astype(self, dtype) -> "Dense":
+        super().astype(dtype)
+        self.x = self.z = self.a = self.grad_z = None  # the last batch's arrays have the old dtype
+        return self
 
     def get_config(self) -> dict:
         act = self.activation
@@ -403,22 +313,21 @@ class Dropout(Layer):
         self.rng = as_generator(rng, "Dropout")
         self.mask = None
 
-    @_activations.quiet_underflow
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return ``X * M`` in training mode, ``X`` in evaluation mode."""
         if not self.training or self.p == 0:
             self.mask = None
             return x
         dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
-        keep = self.rng.random(x.shape, dtype=dtype) >= self.p
-        self.mask = keep.astype(dtype)
-        self.mask *= 1 / (1 - self.p)
-        return x * self.mask
+        keep = self.rng.random(x.shape, dtype=dtype) >= self.p  # U >= p
+        self.mask = keep.astype(dtype) * (1 / (1 - self.p))  # M = (U >= p) / (1 - p)
+        return x * self.mask  # Y = X * M
 
-    @_activations.quiet_underflow
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Return ``dX = dY * M`` (``dY`` in evaluation mode)."""
-        return grad_out if self.mask is None else grad_out * self.mask
+        if self.mask is None:
+            return grad_out
+        return grad_out * self.mask  # dX = dY * M
 
     def get_config(self) -> dict:
         return {"p": self.p}
@@ -451,25 +360,12 @@ class Rescale(Layer):
         self.offset = float(offset)
         self.dtype = float_dtype(dtype, "Rescale")
 
-    @_activations.quiet_underflow
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return self._forward(x, NEW_ARRAYS)
+        """Return ``Y = X * scale + offset`` in the layer's dtype."""
+        return np.asarray(x).astype(self.dtype) * self.scale + self.offset
 
-    def _forward(self, x: np.ndarray, arrays: BatchArrays) -> np.ndarray:
-        x = np.asarray(x)
-        y = arrays.get("y", x.shape, self.dtype)
-        if y is None:
-            y = np.empty(x.shape, self.dtype)
-        y[...] = x  # convert, then scale in place: faster than one casting multiply
-        y *= self.scale
-        if self.offset:
-            y += self.offset
-        return y
-
-    _fit_forward = _forward  # fit's hook (see Layer._fit_forward)
-
-    @_activations.quiet_underflow
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Return ``dX = dY * scale``."""
         return grad_out * self.scale
 
     def astype(self, dtype) -> "Rescale":

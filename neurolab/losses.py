@@ -18,45 +18,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._buffers import NEW_ARRAYS, BatchArrays, constant_row
-from .activations import quiet_underflow, sigmoid, softmax
+from .activations import sigmoid, softmax
 from .validation import finite, from_table, numeric_array
 
 
 class Loss:
-    """Base class: ``forward(prediction, target) -> float`` and ``backward() -> dL/dprediction``.
+    """Base class: ``forward(prediction, target) -> L`` and ``backward() -> dL/d(prediction)``.
 
-    Besides the loss, a ``Loss`` says how to read the network's output: ``output`` maps it to
-    probabilities or values (``predict_proba``), ``predict`` to decisions, and ``accuracy``
-    scores decisions against targets.
+    A subclass sets ``name`` and implements :meth:`check_target`, :meth:`forward` (which starts
+    with ``prediction, target = self._checked(prediction, target, "forward")`` and keeps what
+    ``backward`` needs) and :meth:`backward`. Besides the loss, a ``Loss`` says how to read the
+    network's output: ``output`` maps it to probabilities or values (``predict_proba``),
+    ``predict`` to decisions, and ``accuracy`` scores decisions against targets.
     """
 
     name = "loss"
 
     def __init__(self) -> None:
-        self._cache = None
         self.target = None  # the last forward pass's target, as check_target returned it
 
-    @quiet_underflow
     def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
-        """Return the loss ``L`` (a float) of ``prediction (N, K)`` against ``target``; cache for ``backward``."""
-        prediction = self._prediction(prediction, "forward")
-        return self._forward(prediction, self.check_target(target, prediction.shape[1], prediction.shape[0]))
-
-    def _forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
-        """``forward`` for a prediction and a target already checked (``fit`` checks ``y`` once)."""
-        raise NotImplementedError
+        """Return the loss ``L`` (a float) of ``prediction (N, K)`` against ``target``."""
+        raise NotImplementedError(f"{type(self).__name__}.forward: subclasses of Loss implement forward")
 
     def backward(self) -> np.ndarray:
-        raise NotImplementedError
-
-    def _fit_forward(self, prediction: np.ndarray, target: np.ndarray, arrays: BatchArrays) -> float:
-        """``_forward`` as ``fit`` runs it (see ``Layer._fit_forward``). Default: ``_forward``."""
-        return self._forward(prediction, target)
-
-    def _fit_backward(self, arrays: BatchArrays) -> np.ndarray:
-        """``backward`` as ``fit`` runs it. Default: ``backward``."""
-        return self.backward()
+        """Return dL/d(prediction) ``(N, K)`` for the last ``forward``."""
+        raise NotImplementedError(f"{type(self).__name__}.backward: subclasses of Loss implement backward")
 
     def __call__(self, prediction: np.ndarray, target: np.ndarray) -> float:
         return self.forward(prediction, target)
@@ -71,16 +58,17 @@ class Loss:
 
     def accuracy(self, prediction: np.ndarray, target: np.ndarray) -> float:
         """The fraction of correct decisions (NaN where the loss is not a classification loss)."""
-        prediction = self._prediction(prediction, "accuracy")
-        return self._accuracy(prediction, self.check_target(target, prediction.shape[1], prediction.shape[0]))
-
-    def _accuracy(self, prediction: np.ndarray, target: np.ndarray) -> float:
-        """``accuracy`` for a target already checked by ``check_target``."""
+        self._checked(prediction, target, "accuracy")
         return float("nan")
 
     def check_target(self, target, n_outputs: int, n_samples: int | None = None) -> np.ndarray:
         """Validate ``target`` for outputs of width ``n_outputs``; return it as this loss uses it."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}.check_target: subclasses of Loss implement check_target")
+
+    def _checked(self, prediction, target, method: str) -> tuple[np.ndarray, np.ndarray]:
+        """``prediction`` as a float ``(N, K)`` array and ``target`` as :meth:`check_target` returns it."""
+        prediction = self._prediction(prediction, method)
+        return prediction, self.check_target(target, prediction.shape[1], prediction.shape[0])
 
     def _prediction(self, prediction, method: str) -> np.ndarray:
         prediction = np.asarray(prediction)
@@ -90,6 +78,10 @@ class Loss:
                 f"float dtype, got shape {prediction.shape} and dtype {prediction.dtype}"
             )
         return prediction
+
+    def _require_forward(self, cache) -> None:
+        if cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward: expected a forward pass first, got none")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -136,6 +128,10 @@ class MSE(Loss):
 
     name = "mse"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.diff = None  # y_hat - y of the last forward pass (N, K)
+
     def check_target(self, target, n_outputs, n_samples=None):
         target = _labels_or_matrix(self, target, n_outputs, n_samples)
         if target.ndim == 1 and n_outputs > 1:
@@ -149,23 +145,22 @@ class MSE(Loss):
             raise ValueError(f"MSE: expected targets of shape (N, {n_outputs}), got {target.shape}")
         return target
 
-    @quiet_underflow
-    def _forward(self, prediction, target):
+    def forward(self, prediction, target):
         """Return ``L = sum((y_hat - y)^2) / (2N)``."""
+        prediction, target = self._checked(prediction, target, "forward")
         self.target = target
-        diff = prediction - target.astype(prediction.dtype, copy=False)
-        self._cache = diff
-        return float(0.5 * np.sum(diff * diff) / prediction.shape[0])
+        self.diff = prediction - target.astype(prediction.dtype, copy=False)  # y_hat - y   (N, K)
+        with np.errstate(under="ignore"):  # the square of a tiny difference is 0: the right answer
+            return float(0.5 * np.sum(self.diff * self.diff) / prediction.shape[0])
 
-    @quiet_underflow
     def backward(self):
         """Return ``dL/dy_hat = (y_hat - y) / N``."""
-        if self._cache is None:
-            raise RuntimeError("MSE.backward: expected a forward pass first, got none")
-        diff = self._cache
-        return diff / diff.shape[0]
+        self._require_forward(self.diff)
+        return self.diff / self.diff.shape[0]
 
-    def _accuracy(self, prediction, target):
+    def accuracy(self, prediction, target):
+        """For K > 1 outputs, the fraction of samples whose largest output is at the target's largest; NaN for one output."""
+        prediction, target = self._checked(prediction, target, "accuracy")
         if prediction.shape[1] == 1:
             return float("nan")
         return np.count_nonzero(prediction.argmax(axis=1) == target.argmax(axis=1)) / len(prediction)
@@ -183,6 +178,10 @@ class CrossEntropy(Loss):
     """
 
     name = "cross_entropy"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.p = None  # softmax(z) of the last forward pass (N, K)
 
     def check_target(self, target, n_outputs, n_samples=None):
         if n_outputs < 2:
@@ -206,46 +205,32 @@ class CrossEntropy(Loss):
             )
         return target
 
-    @quiet_underflow
-    def _forward(self, prediction, target):
-        """Return ``L = -(1/N) sum_n log softmax(z_n)[y_n]``."""
-        return self._fit_forward(prediction, target, NEW_ARRAYS)
-
-    def _fit_forward(self, prediction, target, arrays: BatchArrays):
-        z, y = prediction, target
-        self.target = target
+    def forward(self, prediction, target):
+        """Return ``L = -(1/N) sum_n sum_k y_nk log p_nk``, ``log p = z - logsumexp(z)`` row-wise."""
+        z, y = self._checked(prediction, target, "forward")
+        self.target = y
         n = z.shape[0]
-        row_max = np.maximum.reduce(z, axis=1, keepdims=True)
-        shifted = np.subtract(z, row_max, out=arrays.get("p", z.shape, z.dtype))
-        if y.ndim == 1:  # log p[y] = shifted[y] - log(total), without forming log p
-            picked = np.add.reduce(shifted[np.arange(n), y])
-            exp = np.exp(shifted, out=shifted)  # shifted is not needed again: p takes its place
-            total = np.dot(exp, constant_row(exp.shape[1], exp.dtype, 1)).reshape(n, 1)  # row sums (BLAS: 4x faster)
-            loss = (np.add.reduce(np.log(total), axis=None) - picked) / n
-        else:
+        with np.errstate(under="ignore"):  # exp of a very negative shifted logit is 0: the right answer
+            shifted = z - z.max(axis=1, keepdims=True)  # every row's largest logit becomes 0: exp cannot overflow
             exp = np.exp(shifted)
             total = exp.sum(axis=1, keepdims=True)
-            loss = -np.sum(y * (shifted - np.log(total))) / n
-        self._cache = (np.divide(exp, total, out=exp), y)  # p = softmax(z), for backward
-        return float(loss)
+            log_p = shifted - np.log(total)  # log softmax(z), finite even where softmax(z) is 0
+            self.p = exp / total  # softmax(z), for backward
+        if y.ndim == 1:  # class labels: y_nk is 1 at k = y_n, so the sum picks log p[n, y_n]
+            return float(-log_p[np.arange(n), y].sum() / n)
+        return float(-np.sum(y * log_p) / n)
 
-    @quiet_underflow
     def backward(self):
         """Return ``dL/dz = (p - y) / N``."""
-        return self._fit_backward(NEW_ARRAYS)
-
-    def _fit_backward(self, arrays: BatchArrays):
-        if self._cache is None:
-            raise RuntimeError("CrossEntropy.backward: expected a forward pass first, got none")
-        p, y = self._cache
+        self._require_forward(self.p)
+        p, y = self.p, self.target
         n = p.shape[0]
         if y.ndim == 1:
-            grad = np.positive(p, out=arrays.get("grad", p.shape, p.dtype))  # a copy of p
-            grad[np.arange(n), y] -= 1
+            grad = p.copy()
+            grad[np.arange(n), y] -= 1  # p - y, with y one-hot at the labels
         else:
-            grad = np.subtract(p, y.astype(p.dtype, copy=False), out=arrays.get("grad", p.shape, p.dtype))
-        grad /= n
-        return grad
+            grad = p - y.astype(p.dtype, copy=False)
+        return grad / n
 
     def output(self, prediction):
         prediction = self._prediction(prediction, "output")
@@ -255,7 +240,9 @@ class CrossEntropy(Loss):
         prediction = self._prediction(prediction, "predict")
         return prediction.argmax(axis=1)
 
-    def _accuracy(self, prediction, target):
+    def accuracy(self, prediction, target):
+        """The fraction of samples whose largest logit is at their class (the most probable class, for soft targets)."""
+        prediction, target = self._checked(prediction, target, "accuracy")
         labels = target if target.ndim == 1 else target.argmax(axis=1)
         return np.count_nonzero(prediction.argmax(axis=1) == labels) / len(prediction)
 
@@ -273,6 +260,10 @@ class BinaryCrossEntropy(Loss):
 
     name = "binary_cross_entropy"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.z = self.y = None  # the last forward pass's logits and targets (N, K)
+
     def check_target(self, target, n_outputs, n_samples=None):
         target = _labels_or_matrix(self, target, n_outputs, n_samples)
         if target.ndim == 1:
@@ -289,25 +280,19 @@ class BinaryCrossEntropy(Loss):
             raise ValueError(f"BinaryCrossEntropy: expected targets in [0, 1], got {bad}")
         return target
 
-    @quiet_underflow
-    def _forward(self, prediction, target):
+    def forward(self, prediction, target):
         """Return ``L = (1/N) sum(max(z, 0) - y z + log1p(exp(-|z|)))``."""
-        z, y = prediction, target
-        self.target = target
-        y = y.astype(z.dtype, copy=False)
-        loss = np.sum(np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))) / z.shape[0]
-        self._cache = (z, y)
-        return float(loss)
+        z, y = self._checked(prediction, target, "forward")
+        self.target = y
+        self.z, self.y = z, y.astype(z.dtype, copy=False)
+        with np.errstate(under="ignore"):  # exp(-|z|) of a large |z| is 0: the right answer
+            softplus = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))  # log(1 + exp(z)), never overflows
+        return float(np.sum(softplus - self.y * z) / z.shape[0])
 
-    @quiet_underflow
     def backward(self):
         """Return ``dL/dz = (sigmoid(z) - y) / N``."""
-        if self._cache is None:
-            raise RuntimeError("BinaryCrossEntropy.backward: expected a forward pass first, got none")
-        z, y = self._cache
-        grad = sigmoid(z) - y
-        grad /= z.shape[0]
-        return grad
+        self._require_forward(self.z)
+        return (sigmoid(self.z) - self.y) / self.z.shape[0]
 
     def output(self, prediction):
         prediction = self._prediction(prediction, "output")
@@ -318,7 +303,9 @@ class BinaryCrossEntropy(Loss):
         decided = (prediction > 0).astype(np.int64)
         return decided[:, 0] if prediction.shape[1] == 1 else decided
 
-    def _accuracy(self, prediction, target):
+    def accuracy(self, prediction, target):
+        """The fraction of outputs (over samples and units) decided on the side of their target: z > 0 where y > 0.5."""
+        prediction, target = self._checked(prediction, target, "accuracy")
         return np.count_nonzero((prediction > 0) == (target > 0.5)) / prediction.size
 
 

@@ -10,10 +10,7 @@ import numpy as np
 
 from . import losses as _losses
 from . import optim as _optim
-from ._buffers import BatchArrays, page_aligned
-from .activations import quiet_underflow
-from .layer import Layer
-from .parameter import ParameterBlock
+from .layer import Dense, Layer
 from .validation import as_generator, finite, numeric_array, positive_int
 
 
@@ -32,19 +29,16 @@ class NeuralNetwork:
 
     Notes
     -----
-    One training step, written out (``fit`` runs it per batch)::
+    One training step, written out; ``fit`` runs exactly these calls for every batch::
 
         out  = net.forward(X)                      (N, outputs)
         L    = net.loss.forward(out, y)            float
         net.zero_grad()
-        dX   = net.backward(net.loss.backward())   (N, features); fills every .grad
+        net.backward(net.loss.backward())          fills every .grad; returns dL/dX (N, features)
         optimizer.step(net.parameters())
 
-    The network stores the weights and biases of its ``Dense`` layers back to back in one
-    array (and their gradients in another; see :class:`~neurolab.parameter.ParameterBlock`),
-    so that ``fit``'s optimizer step is a few whole-array operations. Building the network
-    copies them there: take ``layer.weight.value`` (or a neuron view) after building it, not
-    before, to see the weights it trains.
+    (``fit`` passes ``input_grad=False`` to ``backward``: it needs no dL/dX, which saves the
+    first layer's largest matrix product and changes no gradient.)
     """
 
     def __init__(self, layers, loss) -> None:
@@ -82,15 +76,7 @@ class NeuralNetwork:
             )
         self.optimizer = None
         self.shuffle_rng: np.random.Generator | None = None  # the Generator of the last fit's shuffling
-        self._input_shapes: list[tuple[int, ...]] = []
-        self._block = self._pack()
-
-    def _pack(self) -> ParameterBlock:
-        """Store the parameters of the layers that allow it (``Dense``) back to back (see
-        :class:`~neurolab.parameter.ParameterBlock`): an optimizer step is then a few
-        whole-array operations. Their numbers are copied into the block."""
-        packable = [getattr(layer, "_packable", False) for layer in self.layers for _ in layer.parameters()]
-        return ParameterBlock(self.parameters(), packable)
+        self._input_shapes: list[tuple[int, ...]] = []  # each layer's input shape in the last forward
 
     # -- parameters ---------------------------------------------------------------------
     def parameters(self) -> list:
@@ -98,6 +84,7 @@ class NeuralNetwork:
         return [p for layer in self.layers for p in layer.parameters()]
 
     def zero_grad(self) -> None:
+        """Set every parameter's gradient to zero."""
         for layer in self.layers:
             layer.zero_grad()
 
@@ -106,59 +93,46 @@ class NeuralNetwork:
         for layer in self.layers:
             layer.astype(dtype)
         self.optimizer = None  # its state had the old dtype
-        self._block = self._pack()
         return self
 
     # -- forward and backward -----------------------------------------------------------
-    @quiet_underflow
     def forward(self, X: np.ndarray) -> np.ndarray:
-        """Return the last layer's output ``(N, outputs)`` for ``X`` of shape ``(N, features)``."""
-        return self._forward(self._check_X(X, "forward"))
+        """Return the last layer's output ``(N, outputs)`` for ``X`` of shape ``(N, features)``.
 
-    def _forward(self, X: np.ndarray, arrays: list[BatchArrays] | None = None) -> np.ndarray:
-        """Run the layers, through their ``_fit_forward`` with ``arrays`` (one per layer) in fit."""
-        n = X.shape[0]
-        shapes = self._input_shapes = []
-        out = X
-        for i, layer in enumerate(self.layers):
-            shapes.append(out.shape)
-            out = layer.forward(out) if arrays is None else layer._fit_forward(out, arrays[i])
-            if not isinstance(out, np.ndarray) or out.ndim != 2 or out.shape[0] != n:
-                raise ValueError(
-                    f"NeuralNetwork.forward: expected layers[{i}] ({type(layer).__name__}).forward to "
-                    f"return an array of shape ({n}, outputs), got {getattr(out, 'shape', type(out).__name__)}"
-                )
+        Every layer keeps this batch (``x``, ``z``, ``a``, ...) for ``backward`` and for
+        reading its neurons.
+        """
+        out, self._input_shapes = _run(self.layers, self._check_X(X, "forward"))
         return out
 
-    @quiet_underflow
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """Backpropagate dL/d(output) through every layer (adding into each ``.grad``); return dL/dX."""
+    def backward(self, grad_output: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """Backpropagate dL/d(output) through every layer (adding into each ``.grad``); return dL/dX.
+
+        ``input_grad=False`` (what ``fit`` uses) stops at the first layer with parameters,
+        since the layers before it have nothing to learn, and returns None: nothing computes
+        the dL/dX that nobody reads. The gradients are the same either way.
+        """
         if not self._input_shapes:
             raise RuntimeError("NeuralNetwork.backward: expected a forward pass first, got none")
-        return self._backward_layers(grad_output, stop=0)
-
-    def _backward_layers(self, grad: np.ndarray, stop: int, arrays: list[BatchArrays] | None = None):
-        """Run the layers' ``backward`` from the last down to ``layers[stop]``, checking each dL/dx's shape.
-
-        In ``fit`` (``arrays``: one per layer) it runs their ``_fit_backward`` instead, down to
-        ``layers[stop]``, the first layer with parameters, which skips dL/dx (as
-        ``backward_parameters``): the layers before it have nothing to learn. It then returns None.
-        """
-        layers, shapes = self.layers, self._input_shapes
-        writable = False  # the loss's gradient is not scratch
-        for i in range(len(layers) - 1, stop - 1, -1):
-            layer = layers[i]
-            if arrays is None:
-                grad = layer.backward(grad)
-            else:
-                grad = layer._fit_backward(grad, arrays[i], i > stop, writable)
-                if i == stop:
-                    return None
-                writable = grad is arrays[i].scratch
-            if getattr(grad, "shape", None) != shapes[i]:
+        first = 0 if input_grad else self._first_trainable()
+        if first is None:  # no parameters anywhere: nothing to backpropagate into
+            return None
+        grad = grad_output
+        for i in range(len(self.layers) - 1, first - 1, -1):
+            layer = self.layers[i]
+            if not input_grad and i == first:
+                if type(layer).backward is Dense.backward:
+                    # Dense can skip dX = dZ @ W, the largest product of the first layer's backward
+                    # (about 20% of an epoch on the reference MLP; benchmarks/README.md)
+                    layer.backward(grad, input_grad=False)
+                else:
+                    layer.backward(grad)
+                return None
+            grad = layer.backward(grad)
+            if getattr(grad, "shape", None) != self._input_shapes[i]:
                 raise ValueError(
                     f"NeuralNetwork.backward: expected layers[{i}] ({type(layer).__name__}).backward to "
-                    f"return dL/dx of the input's shape {shapes[i]}, got {getattr(grad, 'shape', type(grad).__name__)}"
+                    f"return dL/dx of the input's shape {self._input_shapes[i]}, got {getattr(grad, 'shape', type(grad).__name__)}"
                 )
         return grad
 
@@ -177,8 +151,6 @@ class NeuralNetwork:
         """Put every layer in evaluation mode (dropout off); return ``self``."""
         return self.train(False)
 
-    # -- training -----------------------------------------------------------------------
-    @quiet_underflow
     def fit(
         self,
         X: np.ndarray,
@@ -241,14 +213,14 @@ class NeuralNetwork:
             Passed on after the layers' modes are restored and ``on_train_end`` has run; the
             network is usable (and can be saved) as it stands.
         """
-        from .callbacks import ProgressBar
+        from .callbacks import ProgressBar  # callbacks are a front end of fit, imported when used
 
         X = self._check_X(X, "fit")
         epochs = positive_int(epochs, "epochs", "NeuralNetwork.fit")
         batch_size = positive_int(batch_size, "batch_size", "NeuralNetwork.fit")
         if X.shape[0] == 0:
             raise ValueError("NeuralNetwork.fit: expected at least one sample, got X with 0 rows")
-        y = self._check_y(y, X, "fit")
+        y = self._check_y(y, X, self._output_width(X, "fit"), "fit")
         X, y, validation_data = self._split_validation(X, y, validation_data, validation_split)
         if verbose not in (0, 1, 2):
             raise ValueError(f"NeuralNetwork.fit: expected verbose 0, 1 or 2, got {verbose!r}")
@@ -261,10 +233,8 @@ class NeuralNetwork:
             self.shuffle_rng = as_generator(rng, "NeuralNetwork.fit")
         elif self.shuffle_rng is None:
             self.shuffle_rng = np.random.default_rng()
-        gen = self.shuffle_rng  # kept (and saved) so that a later fit continues the same stream
 
-        n = X.shape[0]
-        self._batches_per_epoch = -(-n // batch_size)
+        self._batches_per_epoch = -(-X.shape[0] // batch_size)  # for the progress bar
         history: dict[str, list[float]] = {"loss": [], "accuracy": [], "lr": []}
         if validation_data is not None:
             history.update(val_loss=[], val_accuracy=[])
@@ -275,7 +245,7 @@ class NeuralNetwork:
             for epoch in range(1, epochs + 1):
                 for callback in callbacks:
                     callback.on_epoch_begin(self, epoch)
-                logs = self._train_epoch(X, y, epoch, batch_size, shuffle, gen, callbacks)
+                logs = self._train_epoch(X, y, epoch, batch_size, shuffle, callbacks)
                 if validation_data is not None:
                     scores = self.evaluate(*validation_data)
                     logs.update(val_loss=scores["loss"], val_accuracy=scores["accuracy"])
@@ -291,41 +261,43 @@ class NeuralNetwork:
                 callback.on_train_end(self, history)
         return history
 
-    def _train_epoch(self, X, y, epoch, batch_size, shuffle, gen, callbacks) -> dict:
-        """One pass over (X, y) in training mode; return the epoch's logs."""
-        optimizer, params, first = self.optimizer, self.parameters(), self._first_trainable()
-        if self._block.parameters != tuple(params) or not self._block.intact():
-            self._block = self._pack()  # layers were changed or converted since the last pack
-        snapshot = [p.value.copy() for p in params]  # the last weights known good, once per epoch
-        optimizer_snapshot = {p: copy.deepcopy(state) for p, state in optimizer.state.items()}  # values only: keys stay the parameters
+    def _train_epoch(self, X, y, epoch: int, batch_size: int, shuffle: bool, callbacks) -> dict:
+        """One pass over ``(X, y)`` in training mode, one optimizer step per batch; return the epoch's logs.
+
+        If the loss stops being finite, the weights and optimizer state of the epoch's start
+        (the last known to be good) are put back and a FloatingPointError is raised.
+        """
+        params, optimizer = self.parameters(), self.optimizer
+        start_values = [p.value.copy() for p in params]
+        start_state = copy.deepcopy(optimizer.state, memo={id(p): p for p in params})  # keys stay the parameters
         n = X.shape[0]
-        order = gen.permutation(n) if shuffle else np.arange(n)
-        gathered = page_aligned((min(batch_size, n),) + X.shape[1:], X.dtype)  # each batch's rows of X
+        order = self.shuffle_rng.permutation(n) if shuffle else np.arange(n)
         self.train()
-        # each batch writes over the last one's arrays (see _buffers.py): one set per layer and the loss
-        arrays = [BatchArrays() for _ in self.layers], BatchArrays()
-        loss_sum = correct = seen = 0.0
+        loss_sum = correct = 0.0
         for batch, start in enumerate(range(0, n, batch_size), start=1):
             index = order[start : start + batch_size]
-            m = len(index)
-            x_batch = np.take(X, index, axis=0, out=gathered[:m], mode="clip")  # index is in range
-            loss, accuracy = self._train_batch(x_batch, y[index], params, first, arrays)
+            x, target = X[index], y[index]
+            with np.errstate(under="ignore"):  # tiny gradients become 0: harmless, also under np.errstate(all="raise")
+                out = self.forward(x)
+                loss = self.loss.forward(out, target)
+                if math.isfinite(loss):
+                    self.zero_grad()
+                    self.backward(self.loss.backward(), input_grad=False)
+                    optimizer.step(params)
             if not math.isfinite(loss):
-                self._restore(params, snapshot, optimizer_snapshot)
+                self._restore(params, start_values, start_state)
                 raise FloatingPointError(
                     f"NeuralNetwork.fit: expected a finite loss, got {loss} at epoch {epoch}, "
                     f"batch {batch}; the weights and optimizer state from the start of epoch {epoch} "
                     f"were restored. Try a smaller learning rate (now {getattr(optimizer, 'lr', '?')})"
                 )
-            seen += m
-            loss_sum += loss * m
-            correct += accuracy * m
-            if callbacks:
-                batch_logs = {"loss": loss_sum / seen, "accuracy": correct / seen}
-                for callback in callbacks:
-                    callback.on_batch_end(self, batch, batch_logs)
+            loss_sum += loss * len(index)
+            correct += self.loss.accuracy(out, target) * len(index)
+            seen = start + len(index)
+            for callback in callbacks:
+                callback.on_batch_end(self, batch, {"loss": loss_sum / seen, "accuracy": correct / seen})
         if not all(np.isfinite(p.value).all() for p in params):  # the last step may have overflowed
-            self._restore(params, snapshot, optimizer_snapshot)
+            self._restore(params, start_values, start_state)
             raise FloatingPointError(
                 f"NeuralNetwork.fit: expected finite weights, got non-finite ones after epoch {epoch}; "
                 f"the weights and optimizer state from its start were restored. Try a smaller "
@@ -333,31 +305,12 @@ class NeuralNetwork:
             )
         return {"loss": loss_sum / n, "accuracy": correct / n, "lr": getattr(optimizer, "lr", float("nan"))}
 
-    def _train_batch(self, x, y, params, first, arrays) -> tuple[float, float]:
-        """Forward, loss, backward and optimizer step on one batch; return its loss and accuracy.
-
-        ``y`` was checked by ``fit``. A non-finite loss returns at once, before any gradient or
-        step. ``arrays``: the layers' and the loss's :class:`BatchArrays` for this epoch.
-        """
-        layer_arrays, loss_arrays = arrays
-        out = self._forward(x, layer_arrays)
-        loss = self.loss._fit_forward(out, y, loss_arrays)
-        if not math.isfinite(loss):
-            return loss, float("nan")
-        for p in params:  # zero_grad, without walking the layers each batch
-            p.zero_grad()
-        grad = self.loss._fit_backward(loss_arrays)
-        if first is not None:
-            self._backward_layers(grad, first, layer_arrays)
-        self.optimizer.step(self._block)  # the same parameters as params, stored back to back
-        return loss, self.loss._accuracy(out, y)
-
-    def _restore(self, params, snapshot, optimizer_snapshot) -> None:
+    def _restore(self, params, values, state) -> None:
         """Put back the weights and optimizer state saved at the start of an epoch."""
-        for p, value in zip(params, snapshot):
+        for p, value in zip(params, values):
             p.value[...] = value
         self.optimizer.state.clear()
-        self.optimizer.state.update(optimizer_snapshot)
+        self.optimizer.state.update(state)
 
     def _split_validation(self, X, y, validation_data, validation_split):
         where = "NeuralNetwork.fit"
@@ -370,7 +323,7 @@ class NeuralNetwork:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise TypeError(f"{where}: expected validation_data as a pair (X_val, y_val), got {type(validation_data).__name__}")
             X_val = self._check_X(validation_data[0], "fit")
-            return X, y, (X_val, self._check_y(validation_data[1], X_val, "fit"))
+            return X, y, (X_val, self._check_y(validation_data[1], X_val, self._output_width(X_val, "fit"), "fit"))
         if not split:
             return X, y, None
         n_val = int(round(X.shape[0] * split))
@@ -383,45 +336,51 @@ class NeuralNetwork:
         return X[:cut], y[:cut], (X[cut:], y[cut:])
 
     # -- inference ----------------------------------------------------------------------
-    @quiet_underflow
-    def _outputs(self, X: np.ndarray, batch_size: int) -> np.ndarray:
-        """The network's output for X in evaluation mode, computed ``batch_size`` rows at a time."""
-        X = self._check_X(X, "predict")
-        batch_size = positive_int(batch_size, "batch_size", "NeuralNetwork.predict")
-        was_training = [layer.training for layer in self.layers]
-        self.eval()
-        try:
-            chunks = [self._forward(X[i : i + batch_size]) for i in range(0, X.shape[0], batch_size)]
-            if not chunks:  # no samples: run one empty batch to get the output width
-                return self._forward(X)
-            return np.concatenate(chunks)
-        finally:
-            for layer, mode in zip(self.layers, was_training):
-                layer.train(mode)
+    def _outputs(self, X: np.ndarray, batch_size: int, method: str) -> np.ndarray:
+        """The network's output for X in evaluation mode, computed ``batch_size`` rows at a time.
+
+        It runs on shallow copies of the layers (the same parameters, their own caches, in
+        evaluation mode), so that the layers and their neurons keep showing the batch of the
+        last ``forward`` or ``fit``, and no layer's mode changes.
+        """
+        X = self._check_X(X, method)
+        batch_size = positive_int(batch_size, "batch_size", f"NeuralNetwork.{method}")
+        layers = [copy.copy(layer).eval() for layer in self.layers]
+        starts = range(0, X.shape[0], batch_size) if X.shape[0] else [0]  # no samples: one empty batch gives the width
+        return np.concatenate([_run(layers, X[i : i + batch_size])[0] for i in starts])
+
+    def _output_width(self, X: np.ndarray, method: str) -> int:
+        """The number of outputs: the last layer's ``out_features``, or, for a last layer that
+        does not declare it, the width of the output for the first sample of X (on copies)."""
+        width = getattr(self.layers[-1], "out_features", None)
+        return width if isinstance(width, int) else self._outputs(X[:1], 1, method).shape[1]
 
     def predict(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """The loss's decision per sample: class labels ``(N,)`` for ``cross_entropy``; 0/1 labels
         ``(N,)`` (one output) or ``(N, K)`` for ``binary_cross_entropy``; outputs ``(N, K)`` for ``mse``."""
-        return self.loss.predict(self._outputs(X, batch_size))
+        return self.loss.predict(self._outputs(X, batch_size, "predict"))
 
     def predict_proba(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """The output read through the loss ``(N, K)``: softmax probabilities, sigmoid
         probabilities, or the raw outputs for ``mse``."""
-        return self.loss.output(self._outputs(X, batch_size))
+        return self.loss.output(self._outputs(X, batch_size, "predict_proba"))
 
-    @quiet_underflow
     def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
-        """Return ``{"loss": L, "accuracy": fraction correct}`` on ``(X, y)`` (accuracy NaN for regression)."""
-        out = self._outputs(X, batch_size)
-        y = self._check_y(y, X, "evaluate")
-        return {"loss": self.loss.forward(out, y), "accuracy": self.loss.accuracy(out, y)}
+        """Return ``{"loss": L, "accuracy": fraction correct}`` on ``(X, y)`` (accuracy NaN for regression).
+
+        Like ``predict``, it leaves the layers (and the loss) holding the last ``forward``.
+        """
+        out = self._outputs(X, batch_size, "evaluate")
+        y = self._check_y(y, X, out.shape[1], "evaluate")
+        loss = copy.copy(self.loss)  # its own cache: the loss keeps the last forward's for backward
+        return {"loss": loss.forward(out, y), "accuracy": loss.accuracy(out, y)}
 
     def explain(self, x, y, layer, neuron: int, *, optimizer=None, top: int = 5):
         """The backpropagation of one neuron on ``(x, y)``, equation by equation.
 
         See :func:`neurolab.explain.explain`; ``print`` the returned trace to read it.
         """
-        from .explain import explain
+        from .explain import explain  # a study tool, above the core: imported when used
 
         return explain(self, x, y, layer, neuron, optimizer=optimizer, top=top)
 
@@ -431,22 +390,22 @@ class NeuralNetwork:
 
         See :mod:`neurolab.io`: no pickle, and the previous file survives a failed save.
         """
-        from .io import save
+        from .io import save  # io imports this module: imported when used
 
         return save(self, path)
 
     @classmethod
     def load(cls, path) -> "NeuralNetwork":
         """Read a network written by :meth:`save`; same as ``neurolab.load(path)``."""
-        from .io import load
+        from .io import load  # io imports this module: imported when used
 
         return load(path)
 
     def summary(self, input_features: int | None = None, print_fn=print) -> None:
         """Print each layer with its output shape and parameter count, and the totals.
 
-        Output shapes come from a forward pass of one zero sample through a copy of the
-        network, so they are exact for any layer. The input width is ``input_features``, else
+        Output shapes come from a forward pass of one zero sample through copies of the
+        layers, so they are exact for any layer. The input width is ``input_features``, else
         the first layer's ``in_features``, else the width of the last batch the network saw;
         without any of them, shapes show as "?".
         """
@@ -455,11 +414,10 @@ class NeuralNetwork:
             width = self._input_shapes[0][1]
         shapes = ["?"] * len(self.layers)
         if isinstance(width, int):
-            probe = copy.deepcopy(self).eval()
-            out = np.zeros((1, width), dtype=np.float32)
-            for i, layer in enumerate(probe.layers):
-                out = layer.forward(out)
-                shapes[i] = f"(N, {', '.join(str(d) for d in out.shape[1:])})"
+            probe = [copy.copy(layer).eval() for layer in self.layers]  # as _outputs: the layers keep their batch
+            out, inputs = _run(probe, np.zeros((1, width), dtype=np.float32))
+            for i, shape in enumerate(inputs[1:] + [out.shape]):
+                shapes[i] = f"(N, {', '.join(str(d) for d in shape[1:])})"
         rows = [("layer", "output shape", "parameters")]
         for i, layer in enumerate(self.layers):
             count = sum(p.size for p in layer.parameters())
@@ -481,17 +439,42 @@ class NeuralNetwork:
             if X.ndim > 2:
                 hint = "; flatten each sample with X.reshape(len(X), -1)"
             raise ValueError(f"{where}: expected X of shape (N, features), got {X.shape}{hint}")
+        features = getattr(self.layers[0], "in_features", None)
+        if isinstance(features, int) and X.shape[1] != features:
+            raise ValueError(
+                f"{where}: expected X of shape (N, {features}) (the in_features of layers[0], "
+                f"{self.layers[0]!r}), got {X.shape}"
+            )
         finite(X, "X", where)
         return X
 
-    def _check_y(self, y, X: np.ndarray, method: str) -> np.ndarray:
-        where = f"NeuralNetwork.{method}"
+    def _check_y(self, y, X: np.ndarray, n_outputs: int, method: str) -> np.ndarray:
+        """All of ``y``, checked once as the loss uses it, for ``n_outputs`` outputs."""
         y = np.asarray(y)
         if y.ndim == 0 or y.shape[0] != X.shape[0]:
-            raise ValueError(f"{where}: expected as many targets as samples ({X.shape[0]}), got y of shape {y.shape}")
-        n_outputs = self._outputs(X[:1], 1).shape[1]  # in evaluation mode: no dropout draws
-        return self.loss.check_target(y, n_outputs, X.shape[0])  # all of y once, as the loss uses it
+            raise ValueError(
+                f"NeuralNetwork.{method}: expected as many targets as samples ({X.shape[0]}), got y of shape {y.shape}"
+            )
+        return self.loss.check_target(y, n_outputs, X.shape[0])
 
     def __repr__(self) -> str:
         inner = "".join(f"\n  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
         return f"NeuralNetwork({inner}\n  loss={self.loss!r}\n)"
+
+
+def _run(layers, x: np.ndarray) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    """Apply ``layers`` in order to the batch ``x``; return the output and each layer's input shape.
+
+    Checks that every layer returns an array with one row per sample, naming the layer if not.
+    """
+    n = x.shape[0]
+    shapes = []
+    for i, layer in enumerate(layers):
+        shapes.append(x.shape)
+        x = layer.forward(x)
+        if not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[0] != n:
+            raise ValueError(
+                f"NeuralNetwork.forward: expected layers[{i}] ({type(layer).__name__}).forward to "
+                f"return an array of shape ({n}, outputs), got {getattr(x, 'shape', type(x).__name__)}"
+            )
+    return x, shapes

@@ -2,19 +2,48 @@
 
 A layer stores and computes everything vectorised; ``layer.neurons[i]`` is a ``Neuron`` whose
 arrays are views into that storage, so reading a neuron costs nothing and training never
-goes through neuron objects. A standalone ``Neuron(in_features)`` is the same view of a
-private one-unit ``Dense`` layer, so both run the same code.
+goes through neuron objects. A standalone ``Neuron(in_features)`` keeps the same storage for
+one unit (a ``(1, in_features)`` weight matrix, a ``(1,)`` bias), so both run the same code.
 """
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
-from .activations import quiet_underflow
-from .layer import Dense
+from . import activations as _activations
+from . import init as _init
 from .parameter import Parameter, ParameterRow
+from .validation import as_generator, float_dtype, positive_int
+
+
+class _Unit:
+    """The storage of a standalone neuron, laid out as a one-unit Dense layer's: ``weight``
+    ``(1, in)``, ``bias`` ``(1,)``, and the last batch's ``x``, ``z``, ``a``, ``grad_z``."""
+
+    out_features = 1
+
+    def __init__(self, in_features: int, activation, init, rng, dtype) -> None:
+        self.in_features = positive_int(in_features, "in_features", "Neuron")
+        self.activation = _activations.get(activation)
+        dtype = float_dtype(dtype, "Neuron")
+        init = init if init is not None else _init.default_for(self.activation.name)
+        weight = _init.get(init)((1, self.in_features), as_generator(rng, "Neuron"), dtype=dtype)
+        self.weight = Parameter(weight)
+        self.bias = Parameter(np.zeros(1, dtype=dtype))
+        self.x = self.z = self.a = self.grad_z = None
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.weight.dtype
+
+    def astype(self, dtype) -> None:
+        dtype = float_dtype(dtype, "Neuron.astype")
+        self.weight.astype(dtype)
+        self.bias.astype(dtype)
+        self.x = self.z = self.a = self.grad_z = None
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.in_features}, activation={self.activation.name!r})"
 
 
 class Neuron:
@@ -38,7 +67,8 @@ class Neuron:
     x : ndarray (N, in_features) or None    the last batch's inputs
     z, a : ndarray (N,) or None             the last batch's pre-activation and activation
     delta : ndarray (N,) or None            the last backward pass's error dL/dz
-    layer, index                            the layer this neuron belongs to and its row
+    layer, index                            the layer this neuron is row ``index`` of (for a
+                                            standalone neuron, its own one-unit storage)
 
     ``z``, ``a`` and ``delta`` are read-only views of the layer's last pass (whether the
     layer or the neuron ran it); copy them to keep them past the next batch.
@@ -60,26 +90,32 @@ class Neuron:
     """
 
     def __init__(self, in_features: int, activation="sigmoid", *, init=None, rng=None, dtype=np.float32):
-        layer = Dense(in_features, 1, activation, init=init, rng=rng, dtype=dtype)
-        if not layer.activation.elementwise:
+        unit = _Unit(in_features, activation, init, rng, dtype)
+        if not unit.activation.elementwise:
             raise ValueError(
-                f"Neuron: expected an elementwise activation, got {layer.activation.name!r}, which "
+                f"Neuron: expected an elementwise activation, got {unit.activation.name!r}, which "
                 "couples the units of a layer; use Dense(in_features, out_features, 'softmax')"
             )
-        self._bind(layer, 0)
+        self._bind(unit, 0)
 
     @classmethod
-    def _view(cls, layer: Dense, index: int) -> "Neuron":
+    def _view(cls, layer, index: int) -> "Neuron":
+        """Neuron ``index`` of ``layer`` (a Dense layer), as a view."""
         neuron = cls.__new__(cls)
         neuron._bind(layer, index)
         return neuron
 
-    def _bind(self, layer: Dense, index: int) -> None:
+    def _bind(self, layer, index: int) -> None:
         self.layer = layer
         self.index = index
-        # Rows of the layer's parameters: zero-copy views, valid as long as the layer's arrays are.
+        # Rows of the layer's parameters: zero-copy views, read afresh at each access.
         self._weight = ParameterRow(layer.weight, index)
         self._bias = ParameterRow(layer.bias, index)
+
+    @property
+    def standalone(self) -> bool:
+        """True for a ``Neuron(in_features)`` of its own, False for a view of a layer's row."""
+        return isinstance(self.layer, _Unit)
 
     # -- parameters ---------------------------------------------------------------------
     @property
@@ -128,15 +164,7 @@ class Neuron:
     def astype(self, dtype) -> "Neuron":
         """Convert the neuron's layer to ``dtype`` (the whole layer) and return ``self``."""
         self.layer.astype(dtype)
-        self._bind(self.layer, self.index)
         return self
-
-    def __deepcopy__(self, memo) -> "Neuron":
-        # Copy the layer and rebind, so the copy's views point into the copied layer.
-        new = type(self).__new__(type(self))
-        memo[id(self)] = new
-        new._bind(copy.deepcopy(self.layer, memo), self.index)
-        return new
 
     # -- the last pass ------------------------------------------------------------------
     def _column(self, array):
@@ -163,6 +191,9 @@ class Neuron:
         return self._column(self.layer.grad_z)
 
     # -- forward and backward -----------------------------------------------------------
+    def _where(self, method: str) -> str:
+        return f"Neuron.{method}" if self.standalone else f"{self.layer!r}.neurons[{self.index}].{method}"
+
     def _require_elementwise(self, method: str) -> None:
         if not self.activation.elementwise:
             raise TypeError(
@@ -170,17 +201,21 @@ class Neuron:
                 f"{self.activation.name!r}, whose units are coupled; run the whole layer instead"
             )
 
-    @quiet_underflow
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return ``a = f(x . w + b)`` of shape ``(N,)`` for ``x`` of shape ``(N, in_features)``."""
         self._require_elementwise("forward")
-        x = self.layer._check_input(x, f"neurons[{self.index}].forward")
-        z = x @ self.weights + self.bias
-        a = self.activation.forward(z)
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            hint = "; for a single sample use x.reshape(1, -1)" if x.ndim == 1 else ""
+            raise ValueError(
+                f"{self._where('forward')}: expected input of shape (N, {self.in_features}), got {x.shape}{hint}"
+            )
+        x = x.astype(self.layer.dtype, copy=False)
+        z = x @ self.weights + self.bias  # z = x . w + b
+        a = self.activation.forward(z)  # a = f(z)
         self._record(x, z, a)
         return a
 
-    @quiet_underflow
     def backward(self, grad_a: np.ndarray) -> np.ndarray:
         """Add dL/dw and dL/db into the gradients; return this neuron's dL/dx ``(N, in_features)``."""
         self._require_elementwise("backward")
@@ -199,15 +234,14 @@ class Neuron:
                 f"Neuron.backward: expected neuron {self.index} to have run forward on this batch, "
                 "got none (its column of the layer's z is unset); call its forward first"
             )
-        delta = grad_a * self.activation.derivative(z, a)
-        self._weight.add_matmul(delta, x)
-        self._bias.add_sum(delta)
-        grad_x = np.outer(delta, self.weights)
+        delta = self.activation.backward(z, a, grad_a)  # dz = da * f'(z)
+        self._weight.grad += delta @ x  # dw = dz @ x
+        self._bias.grad += delta.sum()  # db = sum(dz)
         self._record_delta(delta)
-        return grad_x
+        return np.outer(delta, self.weights)  # dx = outer(dz, w)
 
     def _record(self, x, z, a) -> None:
-        """Write this neuron's z and a into its column of the layer's cache (allocated for ``x``)."""
+        """Write this neuron's z and a into its column of the layer's last pass (new arrays for a new ``x``)."""
         layer = self.layer
         same_batch = layer.x is not None and (
             layer.x is x or (layer.x.shape == x.shape and np.array_equal(layer.x, x))
@@ -217,7 +251,6 @@ class Neuron:
             layer.x = x
             layer.z = np.full(shape, np.nan, dtype=layer.dtype)
             layer.a = np.full(shape, np.nan, dtype=layer.dtype)
-            layer.grad_z = None
         layer.z[:, self.index] = z
         layer.a[:, self.index] = a
         layer.grad_z = None  # as after Dense.forward: errors of an earlier pass are stale
@@ -234,22 +267,21 @@ class Neuron:
         ``y`` holds one target per sample. Returns a :class:`neurolab.explain.NeuronTrace`
         (BP1, BP3, BP4 on real numbers); for a neuron of a network use ``network.explain``.
         """
-        from .explain import explain
-        from .network import NeuralNetwork
-
-        if self.layer.out_features != 1:
+        if not self.standalone:
             raise TypeError(
                 "Neuron.explain: expected a standalone neuron, got a view of a row of "
                 f"{self.layer!r}; use network.explain(x, y, layer, neuron={self.index})"
             )
-        return explain(NeuralNetwork([self.layer], loss), x, y, 0, 0, optimizer=optimizer, top=top)
+        from .explain import explain_neuron  # a study tool, above the core: imported when used
+
+        return explain_neuron(self, x, y, loss, optimizer=optimizer, top=top)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 
     def __repr__(self) -> str:
         act = self.activation.name
-        if self.layer.out_features == 1 and self.index == 0:
+        if self.standalone:
             return f"Neuron({self.in_features}, activation={act!r})"
         return f"Neuron({self.in_features}, activation={act!r}, view of row {self.index} of {self.layer!r})"
 
@@ -261,7 +293,7 @@ class NeuronViews:
     every batch costs a dictionary lookup.
     """
 
-    def __init__(self, layer: Dense) -> None:
+    def __init__(self, layer) -> None:
         self.layer = layer
         self._made: dict[int, Neuron] = {}  # each view is made on first access, then kept
 
@@ -273,16 +305,13 @@ class NeuronViews:
             return [self[i] for i in range(*index.indices(len(self)))]
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
             raise TypeError(f"neurons: expected an int index or a slice, got {type(index).__name__}")
-        neuron = self._made.get(index)
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"neurons: expected an index in [-{n}, {n}), got {index} ({self.layer!r} has {n} neurons)")
+        row = int(index) % n
+        neuron = self._made.get(row)
         if neuron is None:
-            n = len(self)
-            if not -n <= index < n:
-                raise IndexError(f"neurons: expected an index in [-{n}, {n}), got {index} ({self.layer!r} has {n} neurons)")
-            row = int(index) % n
-            neuron = self._made.get(row)
-            if neuron is None:
-                neuron = Neuron._view(self.layer, row)
-            self._made[index] = self._made[row] = neuron
+            neuron = self._made[row] = Neuron._view(self.layer, row)
         return neuron
 
     def __iter__(self):

@@ -91,7 +91,7 @@ def test_validation_split_holds_out_the_last_samples():
         ({"validation_split": 0.001}, ValueError, r"expected validation_split to leave samples on both sides"),
         ({"validation_split": 0.2, "validation_data": "x"}, ValueError, "expected validation_data or validation_split, got both"),
         ({"validation_data": (np.zeros((3, 3)),)}, TypeError, r"expected validation_data as a pair \(X_val, y_val\)"),
-        ({"validation_data": (np.zeros((3, 4)), np.zeros(3, int))}, ValueError, r"expected input of shape \(N, 3\), got \(1, 4\)"),
+        ({"validation_data": (np.zeros((3, 4)), np.zeros(3, int))}, ValueError, r"expected X of shape \(N, 3\) \(the in_features of layers\[0\]"),
         ({"verbose": 3}, ValueError, "expected verbose 0, 1 or 2, got 3"),
     ],
 )

@@ -99,7 +99,7 @@ def test_dense_backward_errors():
     with pytest.raises(RuntimeError, match=r"backward: expected a forward pass first, got none"):
         layer.backward(np.zeros((3, 2)))
     layer.forward(np.zeros((3, 4)))
-    with pytest.raises(ValueError, match=r"backward: expected grad_out of shape \(3, 2\) \(the last output\), got \(3, 4\)"):
+    with pytest.raises(ValueError, match=r"backward: expected grad_a of shape \(3, 2\) \(the last output\), got \(3, 4\)"):
         layer.backward(np.zeros((3, 4)))
 
 
@@ -153,7 +153,7 @@ def test_forgetting_super_init_is_explained():
         ("2w", np.ones(2), ValueError, r"expected the name to be a Python identifier, got '2w'"),
         ("scale", np.ones(2), ValueError, r"expected a new name, got 'scale', already registered"),
         ("w", [1.0, 2.0], TypeError, r"expected a numpy.ndarray for 'w', got list"),
-        ("w", np.ones(2, dtype=int), TypeError, r"Parameter: expected a floating-point value, got dtype int64"),
+        ("w", np.ones(2, dtype=int), TypeError, r"Parameter: expected a float32 or float64 value, got dtype int64"),
     ],
 )
 def test_add_parameter_errors(name, value, error, message):
@@ -169,19 +169,20 @@ def test_base_layer_methods_must_be_implemented():
         nl.Layer().backward(np.ones((1, 1)))
 
 
-def test_backward_parameters_skips_input_gradient_but_adds_the_same_gradients():
+def test_input_grad_false_skips_the_input_gradient_but_adds_the_same_gradients():
     rng = np.random.default_rng(0)
     x, g = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
     full, short = nl.Dense(3, 2, "tanh", rng=0, dtype=np.float64), nl.Dense(3, 2, "tanh", rng=0, dtype=np.float64)
     full.forward(x)
     short.forward(x)
     assert full.backward(g).shape == (4, 3)
-    assert short.backward_parameters(g) is None
+    assert short.backward(g, input_grad=False) is None
     np.testing.assert_array_equal(short.weight.grad, full.weight.grad)
     np.testing.assert_array_equal(short.bias.grad, full.bias.grad)
+    np.testing.assert_array_equal(short.grad_z, full.grad_z)
 
 
-def test_subclass_that_rewrites_backward_is_honoured_by_the_shortcut():
+def test_a_subclass_backward_without_input_grad_is_what_fit_runs_on_the_first_layer():
     calls = []
 
     class Traced(nl.Dense):
@@ -192,4 +193,4 @@ def test_subclass_that_rewrites_backward_is_honoured_by_the_shortcut():
     layer = Traced(3, 2, rng=0)
     net = nl.NeuralNetwork([layer, nl.Dense(2, 2, "identity", rng=1)], "cross_entropy")
     net.fit(np.ones((4, 3), dtype=np.float32), np.array([0, 1, 0, 1]), epochs=1, batch_size=4, verbose=0)
-    assert calls == [(4, 2)]  # fit's first-layer shortcut went through Traced.backward
+    assert calls == [(4, 2)]  # fit ran Traced.backward as written (without input_grad) on the first layer

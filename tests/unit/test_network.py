@@ -47,7 +47,7 @@ def test_forward_input_errors():
         net.forward(np.zeros(2))
     with pytest.raises(ValueError, match=r"got \(5, 2, 2\); flatten each sample with X.reshape\(len\(X\), -1\)"):
         net.forward(np.zeros((5, 2, 2)))
-    with pytest.raises(ValueError, match=r"Dense\(2, 8, activation='tanh'\)\.forward: expected input of shape \(N, 2\), got \(5, 3\)"):
+    with pytest.raises(ValueError, match=r"NeuralNetwork.forward: expected X of shape \(N, 2\) \(the in_features of layers\[0\], Dense\(2, 8, activation='tanh'\)\), got \(5, 3\)"):
         net.forward(np.zeros((5, 3)))
     with pytest.raises(ValueError, match=r"NeuralNetwork.forward: expected X to be finite, got nan at index \(1, 0\)"):
         net.forward(np.array([[0.0, 1.0], [np.nan, 0.0]]))

@@ -107,8 +107,11 @@ def test_neuron_errors():
     neuron = nl.Neuron(3, rng=0)
     with pytest.raises(RuntimeError, match="Neuron.backward: expected a forward pass first"):
         neuron.backward(np.ones(2))
-    with pytest.raises(ValueError, match=r"neurons\[0\].forward: expected input of shape \(N, 3\), got \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"^Neuron.forward: expected input of shape \(N, 3\), got \(2, 2\)"):
         neuron.forward(np.ones((2, 2)))
+    view = nl.Dense(3, 2, rng=0).neurons[1]
+    with pytest.raises(ValueError, match=r"Dense\(3, 2, activation='relu'\).neurons\[1\].forward: expected input of shape \(N, 3\), got \(2, 2\)"):
+        view.forward(np.ones((2, 2)))
     neuron.forward(np.ones((2, 3)))
     with pytest.raises(ValueError, match=r"Neuron.backward: expected grad_a of shape \(2,\) \(one value per sample\), got \(2, 1\)"):
         neuron.backward(np.ones((2, 1)))
