@@ -361,8 +361,9 @@ class Rescale(Layer):
         self.dtype = float_dtype(dtype, "Rescale")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """Return ``Y = X * scale + offset`` in the layer's dtype."""
-        return np.asarray(x).astype(self.dtype) * self.scale + self.offset
+        """Return ``Y = X * scale + offset``, computed in the layer's dtype."""
+        y = np.multiply(x, self.scale, dtype=self.dtype)  # X * scale: uint8 pixels become floats in this one pass
+        return y + self.offset if self.offset else y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Return ``dX = dY * scale``."""
