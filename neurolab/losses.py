@@ -72,7 +72,7 @@ class Loss:
 
     def _prediction(self, prediction, method: str) -> np.ndarray:
         prediction = np.asarray(prediction)
-        if prediction.ndim != 2 or not np.issubdtype(prediction.dtype, np.floating):
+        if prediction.ndim != 2 or prediction.dtype.kind != "f":
             raise ValueError(
                 f"{type(self).__name__}.{method}: expected prediction of shape (N, outputs) and a "
                 f"float dtype, got shape {prediction.shape} and dtype {prediction.dtype}"
@@ -104,7 +104,7 @@ def _labels_or_matrix(loss: Loss, target, n_outputs: int, n_samples) -> np.ndarr
 def _class_labels(loss: Loss, target: np.ndarray, n_outputs: int) -> np.ndarray:
     """Integer class labels in [0, n_outputs), as intp."""
     where = type(loss).__name__
-    if not (np.issubdtype(target.dtype, np.integer) or target.dtype == bool):
+    if target.dtype.kind not in "biu":  # bool or integers
         hint = "; convert them with y.astype(int)" if np.all(np.mod(target, 1) == 0) else ""
         raise TypeError(f"{where}: expected integer class labels, got dtype {target.dtype}{hint}")
     if target.size and (target.min() < 0 or target.max() >= n_outputs):

@@ -60,16 +60,14 @@ def float_dtype(dtype, where: str) -> np.dtype:
 def numeric_array(x, name: str, where: str) -> np.ndarray:
     """Return ``x`` as an array of a real numeric dtype (bool, int or float), without copying."""
     x = np.asarray(x)
-    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
-        raise TypeError(f"{where}: expected {name} to hold real numbers, got dtype {x.dtype}")
-    if np.issubdtype(x.dtype, np.complexfloating):
+    if x.dtype.kind not in "biuf":  # bool, signed and unsigned integers, floats
         raise TypeError(f"{where}: expected {name} to hold real numbers, got dtype {x.dtype}")
     return x
 
 
 def finite(x: np.ndarray, name: str, where: str) -> None:
     """Raise ValueError naming the first non-finite entry of a float array ``x``."""
-    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
         bad = np.argwhere(~np.isfinite(x))
         first = tuple(int(i) for i in bad[0])
         raise ValueError(
