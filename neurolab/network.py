@@ -10,6 +10,7 @@ import numpy as np
 
 from . import losses as _losses
 from . import optim as _optim
+from .callbacks import ProgressBar
 from .layer import Dense, Layer
 from .validation import as_generator, finite, numeric_array, positive_int
 
@@ -168,6 +169,11 @@ class NeuralNetwork:
     ) -> dict[str, list[float]]:
         """Train with mini-batch gradient descent; return the history.
 
+        Each batch runs the step written out in the class's Notes: ``forward``, the loss's
+        ``forward``, ``zero_grad``, ``backward`` and the optimizer's ``step``, then the
+        callbacks' ``on_batch_end``. Nothing else touches the layers, so a loop of those
+        public calls trains to the same numbers, bit for bit.
+
         Parameters
         ----------
         X : array (N, features)
@@ -213,8 +219,6 @@ class NeuralNetwork:
             Passed on after the layers' modes are restored and ``on_train_end`` has run; the
             network is usable (and can be saved) as it stands.
         """
-        from .callbacks import ProgressBar  # callbacks are a front end of fit, imported when used
-
         X = self._check_X(X, "fit")
         epochs = positive_int(epochs, "epochs", "NeuralNetwork.fit")
         batch_size = positive_int(batch_size, "batch_size", "NeuralNetwork.fit")
@@ -277,40 +281,40 @@ class NeuralNetwork:
         for batch, start in enumerate(range(0, n, batch_size), start=1):
             index = order[start : start + batch_size]
             x, target = X[index], y[index]
-            with np.errstate(under="ignore"):  # tiny gradients become 0: harmless, also under np.errstate(all="raise")
+            with np.errstate(under="ignore"):  # tiny gradients becoming 0 is harmless, even under np.errstate(all="raise")
                 out = self.forward(x)
                 loss = self.loss.forward(out, target)
-                if math.isfinite(loss):
-                    self.zero_grad()
-                    self.backward(self.loss.backward(), input_grad=False)
-                    optimizer.step(params)
-            if not math.isfinite(loss):
-                self._restore(params, start_values, start_state)
-                raise FloatingPointError(
-                    f"NeuralNetwork.fit: expected a finite loss, got {loss} at epoch {epoch}, "
-                    f"batch {batch}; the weights and optimizer state from the start of epoch {epoch} "
-                    f"were restored. Try a smaller learning rate (now {getattr(optimizer, 'lr', '?')})"
-                )
+                if not math.isfinite(loss):
+                    raise self._restored(
+                        params, start_values, start_state,
+                        f"a finite loss, got {loss} at epoch {epoch}, batch {batch}; the weights and "
+                        f"optimizer state from the start of epoch {epoch}",
+                    )
+                self.zero_grad()
+                self.backward(self.loss.backward(), input_grad=False)
+                optimizer.step(params)
             loss_sum += loss * len(index)
             correct += self.loss.accuracy(out, target) * len(index)
             seen = start + len(index)
             for callback in callbacks:
                 callback.on_batch_end(self, batch, {"loss": loss_sum / seen, "accuracy": correct / seen})
         if not all(np.isfinite(p.value).all() for p in params):  # the last step may have overflowed
-            self._restore(params, start_values, start_state)
-            raise FloatingPointError(
-                f"NeuralNetwork.fit: expected finite weights, got non-finite ones after epoch {epoch}; "
-                f"the weights and optimizer state from its start were restored. Try a smaller "
-                f"learning rate (now {getattr(optimizer, 'lr', '?')})"
+            raise self._restored(
+                params, start_values, start_state,
+                f"finite weights, got non-finite ones after epoch {epoch}; the weights and optimizer state from its start",
             )
         return {"loss": loss_sum / n, "accuracy": correct / n, "lr": getattr(optimizer, "lr", float("nan"))}
 
-    def _restore(self, params, values, state) -> None:
-        """Put back the weights and optimizer state saved at the start of an epoch."""
+    def _restored(self, params, values, state, problem: str) -> FloatingPointError:
+        """Put back the weights and optimizer state of an epoch's start; return the error saying so."""
         for p, value in zip(params, values):
             p.value[...] = value
         self.optimizer.state.clear()
         self.optimizer.state.update(state)
+        return FloatingPointError(
+            f"NeuralNetwork.fit: expected {problem} were restored. Try a smaller learning rate "
+            f"(now {getattr(self.optimizer, 'lr', '?')})"
+        )
 
     def _split_validation(self, X, y, validation_data, validation_split):
         where = "NeuralNetwork.fit"
