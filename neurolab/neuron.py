@@ -71,7 +71,8 @@ class Neuron:
                                             standalone neuron, its own one-unit storage)
 
     ``z``, ``a`` and ``delta`` are read-only views of the layer's last pass (whether the
-    layer or the neuron ran it); copy them to keep them past the next batch.
+    layer or the neuron ran it). Each pass makes new arrays, so a view kept from one batch
+    still shows that batch after the next.
 
     Notes
     -----
