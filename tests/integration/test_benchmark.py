@@ -130,3 +130,18 @@ def test_train_speed_quick_run_pairs_torch(quick_run):
     torch = rows_of(quick_run.stdout.splitlines())["torch-paired"]
     assert float(torch[3]) > 0 and torch[5] == "numpy-paired, same process" and torch[-3].endswith("%")
     assert "neurolab / torch in the same process" in quick_run.stdout
+
+
+@pytest.mark.slow
+def test_first_layer_dx_runs_and_its_branch_changes_no_weight(mnist_dir):
+    """The script behind the comment on NeuralNetwork.backward's branch: it trains both ways and
+    refuses to print a table if the weights differ, so a run that exits 0 also checks that."""
+    script = SCRIPT.parent / "first_layer_dx.py"
+    run = subprocess.run(
+        [sys.executable, str(script), "--rounds", "1", "--epochs", "2", "--subset", "1024"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "NEUROLAB_DATA": str(mnist_dir)},
+    )
+    assert run.returncode == 0, run.stderr
+    table = [line for line in run.stdout.splitlines() if line.startswith("| ")]
+    assert table[1].startswith("| full (dX = dZ @ W computed) |")
+    assert table[2].startswith("| input_grad=False (what fit does) |") and table[2].endswith("% |")
