@@ -34,7 +34,11 @@ class Layer:
     """Base class of every layer: registered parameters, ``forward`` and ``backward``.
 
     A subclass calls ``super().__init__()``, registers each trainable array with
-    :meth:`add_parameter` and implements :meth:`forward` and :meth:`backward`.
+    :meth:`add_parameter` and implements :meth:`forward` and :meth:`backward`. ``forward``
+    keeps what ``backward`` needs by assigning attributes (``self.x = x``): a network's
+    ``predict`` and ``evaluate`` run shallow copies of its layers, so that the layers keep
+    showing the last batch, which holds as long as no forward writes into an object the copy
+    shares (a dict or list of the layer's, an array held from before).
 
     Examples
     --------
