@@ -123,8 +123,8 @@ class NeuralNetwork:
             layer = self.layers[i]
             if not input_grad and i == first:
                 if type(layer).backward is Dense.backward:
-                    # Dense can skip dX = dZ @ W, one of its two products: 15% of an epoch on the
-                    # reference MLP (benchmarks/first_layer_dx.py: 0.85x, 6 rounds, 0.77-0.91)
+                    # Dense can skip dX = dZ @ W, one of its two products: 15-19% of an epoch on
+                    # the reference MLP (benchmarks/first_layer_dx.py, results in benchmarks/README.md)
                     layer.backward(grad, input_grad=False)
                 else:
                     layer.backward(grad)

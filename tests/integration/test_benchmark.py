@@ -145,3 +145,25 @@ def test_first_layer_dx_runs_and_its_branch_changes_no_weight(mnist_dir):
     table = [line for line in run.stdout.splitlines() if line.startswith("| ")]
     assert table[1].startswith("| full (dX = dZ @ W computed) |")
     assert table[2].startswith("| input_grad=False (what fit does) |") and table[2].endswith("% |")
+
+
+@pytest.mark.slow
+def test_what_if_runs_both_ideas_and_puts_everything_back(mnist_dir):
+    script = SCRIPT.parent / "what_if.py"
+    run = subprocess.run(
+        [sys.executable, str(script), "--rounds", "1", "--pairs", "1", "--subset", "512"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "NEUROLAB_DATA": str(mnist_dir)},
+    )
+    assert run.returncode == 0, run.stderr
+    rows = [line for line in run.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in rows[1:]] == ["| direct-grads", "| no-checks"]
+
+    spec = importlib.util.spec_from_file_location("what_if", script)
+    what_if = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(what_if)
+    import neurolab as nl
+
+    before = nl.Dense.backward
+    with what_if.swapped(what_if.ideas()["direct-grads"]):
+        assert nl.Dense.backward is what_if.direct_backward
+    assert nl.Dense.backward is before  # the library is left as it was
