@@ -132,33 +132,31 @@ def test_train_speed_quick_run_pairs_torch(quick_run):
     assert "neurolab / torch in the same process" in quick_run.stdout
 
 
+def table_of(script: str, mnist_dir, *args: str) -> list[str]:
+    """Run benchmarks/<script> with ``args``; the rows of the markdown table it prints (header first)."""
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT.parent / script), *args],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "NEUROLAB_DATA": str(mnist_dir)},
+    )
+    assert run.returncode == 0, run.stderr
+    return [line for line in run.stdout.splitlines() if line.startswith("| ")]
+
+
 @pytest.mark.slow
 def test_first_layer_dx_runs_and_its_branch_changes_no_weight(mnist_dir):
     """The script behind the comment on NeuralNetwork.backward's branch: it trains both ways and
     refuses to print a table if the weights differ, so a run that exits 0 also checks that."""
-    script = SCRIPT.parent / "first_layer_dx.py"
-    run = subprocess.run(
-        [sys.executable, str(script), "--rounds", "1", "--epochs", "2", "--subset", "1024"],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "NEUROLAB_DATA": str(mnist_dir)},
-    )
-    assert run.returncode == 0, run.stderr
-    table = [line for line in run.stdout.splitlines() if line.startswith("| ")]
+    table = table_of("first_layer_dx.py", mnist_dir, "--rounds", "1", "--epochs", "2", "--subset", "1024")
     assert table[1].startswith("| full (dX = dZ @ W computed) |")
     assert table[2].startswith("| input_grad=False (what fit does) |") and table[2].endswith("% |")
 
 
 @pytest.mark.slow
 def test_what_if_runs_both_ideas_and_puts_everything_back(mnist_dir):
-    script = SCRIPT.parent / "what_if.py"
-    run = subprocess.run(
-        [sys.executable, str(script), "--rounds", "1", "--pairs", "1", "--subset", "512"],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "NEUROLAB_DATA": str(mnist_dir)},
-    )
-    assert run.returncode == 0, run.stderr
-    rows = [line for line in run.stdout.splitlines() if line.startswith("| ")]
+    rows = table_of("what_if.py", mnist_dir, "--rounds", "1", "--pairs", "1", "--subset", "512")
     assert [row.split(" | ")[0] for row in rows[1:]] == ["| direct-grads", "| no-checks"]
 
-    spec = importlib.util.spec_from_file_location("what_if", script)
+    spec = importlib.util.spec_from_file_location("what_if", SCRIPT.parent / "what_if.py")
     what_if = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(what_if)
     import neurolab as nl
