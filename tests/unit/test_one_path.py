@@ -277,3 +277,21 @@ def test_a_callback_sees_each_batch_in_the_layers_and_its_neuron_views():
     for kept, copied in seen:  # no later batch wrote into an earlier batch's arrays
         np.testing.assert_array_equal(kept, copied)
     assert not np.array_equal(seen[0][1], seen[3][1])  # the same rows in both epochs, other weights
+
+
+def test_fit_asks_the_first_dense_layer_to_skip_its_input_gradient(monkeypatch):
+    """The one speed branch of the core: fit's backward stops at the first layer with parameters
+    and, when it runs Dense's own backward, passes input_grad=False; every other call is plain."""
+    calls = []
+    plain = nl.Dense.backward
+
+    def recorded(self, grad_a, **kwargs):
+        calls.append((self, kwargs))
+        return plain(self, grad_a, **kwargs)
+
+    monkeypatch.setattr(nl.Dense, "backward", recorded)
+    X, y = data()
+    net = build(dropout=False)
+    net.fit(X, y, epochs=1, batch_size=37, optimizer="sgd", verbose=0)  # one batch
+    first, second, third = (layer for layer in net.layers if isinstance(layer, nl.Dense))
+    assert calls == [(third, {}), (second, {}), (first, {"input_grad": False})]
