@@ -3,6 +3,7 @@ finite result or raises one of the documented errors (ValueError, TypeError), ne
 exception and never NaN from finite input."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
@@ -83,18 +84,38 @@ def test_fit_trains_or_raises_a_documented_error(X, y, loss, batch_size, lr):
     np.testing.assert_array_equal(y, y_before)
 
 
-@given(name=st.text(max_size=12), value=st.one_of(st.floats(allow_nan=True), st.integers(-3, 3), st.none(), st.text(max_size=3)))
-def test_constructors_refuse_bad_settings_with_documented_errors(name, value):
-    for build in (
-        lambda: nl.Dense(4, 3, activation=name),
-        lambda: nl.NeuralNetwork([nl.Dense(4, 3)], loss=name),
-        lambda: nl.optim.get(name),
-        lambda: nl.Dense(value, 3),
-        lambda: nl.Dropout(value),
-        lambda: nl.optim.Adam(lr=value),
-        lambda: nl.optim.SGD(lr=0.1, momentum=value),
-    ):
-        try:
-            build()
-        except DOCUMENTED:
-            pass
+def is_real(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+
+
+# Each constructor with the settings it accepts: a setting outside them must be refused.
+CONSTRUCTORS = {
+    "Dense(activation=name)": (lambda name, value: nl.Dense(4, 3, activation=name), lambda name, value: name.lower() in nl.activations.ACTIVATIONS),
+    "NeuralNetwork(loss=name)": (lambda name, value: nl.NeuralNetwork([nl.Dense(4, 3)], loss=name), lambda name, value: name.lower() in nl.losses.LOSSES),
+    "optim.get(name)": (lambda name, value: nl.optim.get(name), lambda name, value: name.lower() in nl.optim.OPTIMIZERS),
+    "Dense(value, 3)": (lambda name, value: nl.Dense(value, 3), lambda name, value: isinstance(value, int) and not isinstance(value, bool) and value >= 1),
+    "Dropout(value)": (lambda name, value: nl.Dropout(value), lambda name, value: is_real(value) and 0 <= value < 1),
+    "Adam(lr=value)": (lambda name, value: nl.optim.Adam(lr=value), lambda name, value: is_real(value) and value > 0),
+    "SGD(momentum=value)": (lambda name, value: nl.optim.SGD(lr=0.1, momentum=value), lambda name, value: is_real(value) and 0 <= value < 1),
+}
+NAMES = sorted(nl.activations.ACTIVATIONS) + sorted(nl.losses.LOSSES) + sorted(nl.optim.OPTIMIZERS)
+
+
+@pytest.mark.parametrize("constructor", sorted(CONSTRUCTORS))
+@given(
+    name=st.text(max_size=12) | st.sampled_from(NAMES) | st.sampled_from(NAMES).map(str.upper),
+    value=st.one_of(
+        st.sampled_from([0, 1, -1, 0.0, 0.5, 1.0, -0.0]),  # the edges of every range, drawn often
+        st.floats(allow_nan=True), st.integers(-3, 3), st.booleans(), st.none(), st.text(max_size=3),
+    ),
+)
+def test_constructors_accept_good_settings_and_refuse_bad_ones_with_documented_errors(constructor, name, value):
+    build, valid = CONSTRUCTORS[constructor]
+    if valid(name, value):
+        build(name, value)  # a good setting builds
+        return
+    try:
+        build(name, value)
+    except DOCUMENTED:
+        return
+    raise AssertionError(f"{constructor} accepted the bad setting name={name!r}, value={value!r}")
