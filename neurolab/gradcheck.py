@@ -14,7 +14,9 @@ error (~1e-16 |L| / eps) of the difference are both far below the defaults
 is orders of magnitude larger. Near a kink (ReLU at 0) the finite difference is meaningless:
 keep inputs away from kinks rather than loosening the tolerance.
 
-Besides the values, a check enforces the layer contract: ``backward`` returns dL/dx of
+A NaN or infinite gradient on either side fails the check by itself (the finite difference
+of a forward pass that gives NaN is NaN, which would otherwise compare as neither close nor
+far). Besides the values, a check enforces the layer contract: ``backward`` returns dL/dx of
 ``x``'s shape, adds into (rather than overwrites) each ``.grad``, and neither pass changes
 ``x`` or the parameters. Every perturbed forward pass runs on a fresh copy of the object in
 its starting state, so layers that draw random numbers from their own Generator (dropout)
@@ -54,6 +56,10 @@ def numerical_gradient(f: Callable[[], float], array: np.ndarray, eps: float = 1
     return grad
 
 
+def _entry(array_name: str, index) -> str:
+    return f"{array_name}[{', '.join(str(int(i)) for i in index)}]" if index else array_name
+
+
 def _compare(where: str, array_name: str, analytical, numerical, rtol: float, atol: float, extra: str = "") -> None:
     analytical = np.asarray(analytical, dtype=np.float64)
     if analytical.shape != numerical.shape:
@@ -61,13 +67,23 @@ def _compare(where: str, array_name: str, analytical, numerical, rtol: float, at
             f"{where}: expected the gradient of {array_name} to have shape {numerical.shape}, "
             f"got {analytical.shape}"
         )
+    # NaN compares as neither close nor far: a non-finite value on either side is a failure of its own
+    for side, values, source in (
+        ("a numerical", numerical, "forward gave a non-finite loss when this entry was moved by +-eps"),
+        ("an analytical", analytical, "backward returned it"),
+    ):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            index = tuple(np.argwhere(bad)[0])
+            raise GradientCheckError(
+                f"{where}: expected finite gradients, got {side} gradient of {_entry(array_name, index)} "
+                f"of {values[index]} ({source}); {int(bad.sum())} of {bad.size} entries are not finite"
+            )
     excess = np.abs(analytical - numerical) - (atol + rtol * np.abs(numerical))
-    excess = np.where(np.isfinite(analytical), excess, np.inf)
     if (excess > 0).any():
         index = np.unravel_index(np.argmax(excess), excess.shape)
-        shown = f"{array_name}[{', '.join(str(int(i)) for i in index)}]" if index else array_name
         raise GradientCheckError(
-            f"{where}: gradient of {shown} is wrong: analytical {analytical[index]:.10g}, "
+            f"{where}: gradient of {_entry(array_name, index)} is wrong: analytical {analytical[index]:.10g}, "
             f"numerical {numerical[index]:.10g} (|difference| {abs(analytical[index] - numerical[index]):.3g} "
             f"> atol {atol:g} + rtol {rtol:g} * |numerical|); {int((excess > 0).sum())} of "
             f"{excess.size} entries differ{extra}"

@@ -243,3 +243,65 @@ def test_numerical_gradient_of_a_known_function_and_restores_the_array():
     grad = numerical_gradient(lambda: float(np.sum(x**3)), x)
     np.testing.assert_allclose(grad, 3 * x**2, rtol=1e-9)
     np.testing.assert_array_equal(x, [1.0, -2.0, 0.5])
+
+
+class NaNForward(nl.Layer):
+    """forward returns NaN, backward returns constants: every finite-difference gradient is NaN."""
+
+    def forward(self, x):
+        self.x = x
+        return np.full_like(x, np.nan)
+
+    def backward(self, grad_out):
+        return np.ones_like(grad_out)
+
+
+class InfBackward(nl.Layer):
+    """A correct identity forward whose backward returns inf where it should return grad_out."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, grad_out):
+        grad_x = grad_out.copy()
+        grad_x[1, 2] = np.inf
+        return grad_x
+
+
+def test_a_nan_numerical_gradient_fails_and_says_forward_gave_a_non_finite_loss():
+    with pytest.raises(
+        GradientCheckError,
+        match=r"check_layer\(NaNForward\): expected finite gradients, got a numerical gradient of input\[0, 0\] of nan "
+        r"\(forward gave a non-finite loss when this entry was moved by \+-eps\); 12 of 12 entries are not finite",
+    ):
+        check_layer(NaNForward(), make_x())
+
+
+def test_a_non_finite_analytical_gradient_fails_and_is_named():
+    with pytest.raises(
+        GradientCheckError,
+        match=r"expected finite gradients, got an analytical gradient of input\[1, 2\] of inf \(backward returned it\); 1 of 12",
+    ):
+        check_layer(InfBackward(), make_x())
+
+
+def test_check_loss_and_check_activation_refuse_non_finite_forwards():
+    class NaNLoss(nl.losses.MSE):
+        def forward(self, prediction, target):
+            super().forward(prediction, target)
+            return float("nan")
+
+    with pytest.raises(GradientCheckError, match="numerical gradient of prediction"):
+        check_loss(NaNLoss(), make_x(), np.zeros((4, 3)))
+
+    class NaNActivation(nl.activations.Activation):
+        name = "nan"
+
+        def forward(self, z):
+            return np.full_like(z, np.nan)
+
+        def derivative(self, z, a):
+            return np.ones_like(z)
+
+    with pytest.raises(GradientCheckError, match="numerical gradient of z"):
+        check_activation(NaNActivation(), make_x())
