@@ -345,7 +345,8 @@ class NeuralNetwork:
 
         It runs on shallow copies of the layers (the same parameters, their own caches, in
         evaluation mode), so that the layers and their neurons keep showing the batch of the
-        last ``forward`` or ``fit``, and no layer's mode changes.
+        last ``forward`` or ``fit``, and no layer's mode changes. This also makes inference
+        from another thread safe while ``fit`` runs: it reads the weights as they are then.
         """
         X = self._check_X(X, method)
         batch_size = positive_int(batch_size, "batch_size", f"NeuralNetwork.{method}")

@@ -295,3 +295,31 @@ def test_fit_asks_the_first_dense_layer_to_skip_its_input_gradient(monkeypatch):
     net.fit(X, y, epochs=1, batch_size=37, optimizer="sgd", verbose=0)  # one batch
     first, second, third = (layer for layer in net.layers if isinstance(layer, nl.Dense))
     assert calls == [(third, {}), (second, {}), (first, {"input_grad": False})]
+
+
+def test_predict_from_another_thread_while_fit_runs_changes_nothing_fit_computes():
+    """Inference runs on copies of the layers in evaluation mode: a thread that predicts and
+    evaluates during fit neither fails nor changes a single number of the training."""
+    import threading
+
+    X, y = data(n=400)
+    trained, watched = build(), build()
+    trained.fit(X, y, epochs=6, batch_size=16, optimizer=nl.optim.SGD(lr=0.1, momentum=0.9), rng=3, verbose=0)
+
+    errors, outputs = [], []
+
+    def train():
+        try:
+            watched.fit(X, y, epochs=6, batch_size=16, optimizer=nl.optim.SGD(lr=0.1, momentum=0.9), rng=3, verbose=0)
+        except BaseException as error:  # noqa: BLE001 - reported to the main thread
+            errors.append(error)
+
+    thread = threading.Thread(target=train)
+    thread.start()
+    while thread.is_alive():
+        outputs.append(watched.predict_proba(X[:7]))
+        watched.evaluate(X[:9], y[:9])
+    thread.join()
+    assert not errors
+    assert len(outputs) > 3 and all(out.shape == (7, 3) and np.isfinite(out).all() for out in outputs)
+    assert_same_parameters(trained, watched)  # bit for bit: the dropout draws and the caches were fit's own
