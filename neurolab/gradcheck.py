@@ -128,6 +128,12 @@ def check_layer(layer, x, *, rtol: float = 1e-5, atol: float = 1e-7, eps: float 
         Naming the layer, the array (``input`` or a parameter name), the index and both values.
     """
     where = f"check_layer({type(layer).__name__})"
+    missing = [name for name in ("forward", "backward", "named_parameters", "astype") if not callable(getattr(layer, name, None))]
+    if missing:
+        raise TypeError(
+            f"{where}: expected a neurolab.Layer (or an object with forward, backward, "
+            f"named_parameters and astype), got {type(layer).__name__} without {', '.join(missing)}"
+        )
     rng = np.random.default_rng(seed)
     start = _as_float64_copy(layer)  # every forward below starts from a copy of this state
     x = np.array(x, dtype=np.float64)

@@ -10,9 +10,9 @@ import numpy as np
 
 from . import losses as _losses
 from . import optim as _optim
-from .callbacks import ProgressBar
+from .callbacks import Callback, ProgressBar
 from .layer import Dense, Layer
-from .validation import as_generator, finite, numeric_array, positive_int
+from .validation import as_array, as_generator, finite, numeric_array, positive_int
 
 
 class NeuralNetwork:
@@ -228,7 +228,7 @@ class NeuralNetwork:
         X, y, validation_data = self._split_validation(X, y, validation_data, validation_split)
         if verbose not in (0, 1, 2):
             raise ValueError(f"NeuralNetwork.fit: expected verbose 0, 1 or 2, got {verbose!r}")
-        callbacks = list(callbacks) + ([ProgressBar(bar=verbose == 1)] if verbose else [])
+        callbacks = _check_callbacks(callbacks) + ([ProgressBar(bar=verbose == 1)] if verbose else [])
         if optimizer is not None:
             self.optimizer = _optim.get(optimizer)
         elif self.optimizer is None:
@@ -455,7 +455,7 @@ class NeuralNetwork:
 
     def _check_y(self, y, X: np.ndarray, n_outputs: int, method: str) -> np.ndarray:
         """All of ``y``, checked once as the loss uses it, for ``n_outputs`` outputs."""
-        y = np.asarray(y)
+        y = as_array(y, "y", f"NeuralNetwork.{method}")
         if y.ndim == 0 or y.shape[0] != X.shape[0]:
             raise ValueError(
                 f"NeuralNetwork.{method}: expected as many targets as samples ({X.shape[0]}), got y of shape {y.shape}"
@@ -465,6 +465,26 @@ class NeuralNetwork:
     def __repr__(self) -> str:
         inner = "".join(f"\n  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
         return f"NeuralNetwork({inner}\n  loss={self.loss!r}\n)"
+
+
+def _check_callbacks(callbacks) -> list:
+    """``callbacks`` as a list, every item a ``Callback`` (a TypeError naming the first that is not)."""
+    where = "NeuralNetwork.fit"
+    if isinstance(callbacks, Callback):
+        raise TypeError(
+            f"{where}: expected callbacks to be a list of Callback objects, got one {type(callbacks).__name__}; "
+            "pass it in a list: callbacks=[...]"
+        )
+    try:
+        callbacks = list(callbacks)
+    except TypeError:
+        raise TypeError(f"{where}: expected callbacks to be a list of Callback objects, got {type(callbacks).__name__}") from None
+    for i, callback in enumerate(callbacks):
+        if not isinstance(callback, Callback):
+            raise TypeError(
+                f"{where}: expected callbacks[{i}] to be a neurolab.callbacks.Callback, got {type(callback).__name__}"
+            )
+    return callbacks
 
 
 def _run(layers, x: np.ndarray) -> tuple[np.ndarray, list[tuple[int, ...]]]:

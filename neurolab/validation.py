@@ -16,6 +16,8 @@ def as_generator(rng, where: str) -> np.random.Generator:
     if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
         if isinstance(rng, bool):
             raise TypeError(f"{where}: expected rng to be None, an int seed or a numpy Generator, got bool")
+        if isinstance(rng, numbers.Integral) and rng < 0:
+            raise ValueError(f"{where}: expected rng to be None, a non-negative int seed or a numpy Generator, got {rng}")
         return np.random.default_rng(rng)
     if isinstance(rng, np.random.Generator):
         return rng
@@ -57,9 +59,20 @@ def float_dtype(dtype, where: str) -> np.dtype:
     return dtype
 
 
+def as_array(x, name: str, where: str) -> np.ndarray:
+    """``np.asarray(x)``, with a ValueError that names ``x`` for ragged nested sequences."""
+    try:
+        return np.asarray(x)
+    except ValueError as error:  # NumPy's "inhomogeneous shape" message names neither x nor the call
+        raise ValueError(
+            f"{where}: expected {name} to be an array or a rectangular nested sequence of numbers, "
+            f"got a ragged one ({error})"
+        ) from None
+
+
 def numeric_array(x, name: str, where: str) -> np.ndarray:
     """Return ``x`` as an array of a real numeric dtype (bool, int or float), without copying."""
-    x = np.asarray(x)
+    x = as_array(x, name, where)
     if x.dtype.kind not in "biuf":  # bool, signed and unsigned integers, floats
         raise TypeError(f"{where}: expected {name} to hold real numbers, got dtype {x.dtype}")
     return x

@@ -200,3 +200,36 @@ def test_weights_that_overflow_in_the_last_step_of_an_epoch_are_caught():
         net.fit(X, y, epochs=2, batch_size=8, callbacks=[OverflowAtTheEnd()], verbose=0, rng=0)
     for a, b in zip(values(net), start):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda net: net.fit([[1, 2, 3], [4]], [0, 1], verbose=0), ValueError,
+         r"NeuralNetwork.fit: expected X to be an array or a rectangular nested sequence of numbers, got a ragged one"),
+        (lambda net: net.predict([[1, 2, 3], [4]]), ValueError, r"NeuralNetwork.predict: expected X to be an array or a rectangular"),
+        (lambda net: net.fit(np.ones((2, 3)), [[0], [1, 2]], verbose=0), ValueError,
+         r"NeuralNetwork.fit: expected y to be an array or a rectangular nested sequence of numbers, got a ragged one"),
+        (lambda net: net.fit(np.ones((2, 3)), [0, 1], callbacks=nl.callbacks.EarlyStopping(), verbose=0), TypeError,
+         r"NeuralNetwork.fit: expected callbacks to be a list of Callback objects, got one EarlyStopping; pass it in a list: callbacks=\[...\]"),
+        (lambda net: net.fit(np.ones((2, 3)), [0, 1], callbacks=[None], verbose=0), TypeError,
+         r"NeuralNetwork.fit: expected callbacks\[0\] to be a neurolab.callbacks.Callback, got NoneType"),
+        (lambda net: net.fit(np.ones((2, 3)), [0, 1], callbacks=5, verbose=0), TypeError,
+         r"NeuralNetwork.fit: expected callbacks to be a list of Callback objects, got int"),
+        (lambda net: net.fit(np.ones((2, 3)), [0, 1], rng=-1, verbose=0), ValueError,
+         r"NeuralNetwork.fit: expected rng to be None, a non-negative int seed or a numpy Generator, got -1"),
+        (lambda net: nl.Dense(3, 2, rng=-1), ValueError, r"Dense: expected rng to be None, a non-negative int seed"),
+        (lambda net: nl.gradcheck.check_layer(np.ones(3), np.ones((2, 3))), TypeError,
+         r"check_layer\(ndarray\): expected a neurolab.Layer \(or an object with forward, backward, named_parameters and astype\), "
+         r"got ndarray without forward, backward, named_parameters$"),
+    ],
+    ids=["ragged X", "ragged X to predict", "ragged y", "one callback without a list", "None as a callback",
+         "callbacks not a sequence", "negative seed to fit", "negative seed to Dense", "check_layer of an array"],
+)
+def test_common_mistakes_get_a_message_that_says_what_was_expected(call, error, message):
+    net = nl.NeuralNetwork([nl.Dense(3, 4, rng=0), nl.Dense(4, 2, "identity", rng=1)], "cross_entropy")
+    before = [p.value.copy() for p in net.parameters()]
+    with pytest.raises(error, match=message):
+        call(net)
+    for p, value in zip(net.parameters(), before):  # refused before any training
+        np.testing.assert_array_equal(p.value, value)
