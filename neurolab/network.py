@@ -90,10 +90,18 @@ class NeuralNetwork:
             layer.zero_grad()
 
     def astype(self, dtype) -> "NeuralNetwork":
-        """Convert every layer to ``dtype`` in place; return ``self``."""
+        """Convert every layer, and the optimizer's state, to ``dtype`` in place; return ``self``.
+
+        The optimizer stays (its momentum or moment estimates converted), so the next ``fit``
+        carries on with it as it would have without the conversion.
+        """
         for layer in self.layers:
             layer.astype(dtype)
-        self.optimizer = None  # its state had the old dtype
+        if self.optimizer is not None:  # its state arrays have each parameter's old dtype
+            for state in self.optimizer.state.values():
+                for key, value in state.items():
+                    if isinstance(value, np.ndarray):
+                        state[key] = value.astype(dtype)
         return self
 
     # -- forward and backward -----------------------------------------------------------

@@ -323,3 +323,19 @@ def test_predict_from_another_thread_while_fit_runs_changes_nothing_fit_computes
     assert not errors
     assert len(outputs) > 3 and all(out.shape == (7, 3) and np.isfinite(out).all() for out in outputs)
     assert_same_parameters(trained, watched)  # bit for bit: the dropout draws and the caches were fit's own
+
+
+def test_astype_keeps_the_optimizer_and_converts_its_state():
+    X, y = data()
+    net = build()
+    optimizer = nl.optim.SGD(lr=0.1, momentum=0.9)
+    net.fit(X, y, epochs=1, batch_size=16, optimizer=optimizer, rng=0, verbose=0)
+    velocities = [optimizer.state[p]["velocity"].copy() for p in net.parameters()]
+    net.astype(np.float64)
+    assert net.optimizer is optimizer
+    for p, before in zip(net.parameters(), velocities):
+        state = optimizer.state[p]["velocity"]
+        assert state.dtype == np.float64 and p.value.dtype == np.float64
+        np.testing.assert_array_equal(state, before)
+    net.fit(X, y, epochs=1, batch_size=16, rng=0, verbose=0)  # carries on with the same SGD
+    assert net.optimizer is optimizer and all(optimizer.state[p]["velocity"].dtype == np.float64 for p in net.parameters())
