@@ -14,7 +14,6 @@ these numbers are in :mod:`neurolab.plots` (needs matplotlib).
 
 from __future__ import annotations
 
-import copy
 import numbers
 
 import numpy as np
@@ -22,7 +21,7 @@ import numpy as np
 from .activations import LeakyReLU, ReLU
 from .callbacks import Callback
 from .layer import Dense, Layer
-from .network import NeuralNetwork
+from .network import NeuralNetwork, eval_copies
 from .validation import finite, numeric_array, positive_int
 
 
@@ -63,7 +62,7 @@ def _layer_outputs(network, X: np.ndarray, indices, batch_size: int, where: str)
     network's own modes and caches stay as they were.
     """
     last = max(indices)
-    layers = [copy.copy(layer).eval() for layer in network.layers[: last + 1]]
+    layers = eval_copies(network.layers[: last + 1])
     a_parts: dict[int, list[np.ndarray]] = {i: [] for i in indices}
     z_parts: dict[int, list[np.ndarray]] = {i: [] for i in indices if isinstance(layers[i], Dense)}
     n = X.shape[0]

@@ -99,6 +99,17 @@ def default_for(activation_name: str) -> str:
     return "he_normal" if activation_name in ("relu", "leaky_relu") else "xavier_uniform"
 
 
+def initial_weight(init: str | Initializer, shape: tuple[int, int], rng: np.random.Generator, dtype, where: str) -> np.ndarray:
+    """Draw a weight matrix of ``shape`` and ``dtype`` with ``init``, checking what a custom initialiser returns."""
+    weight = get(init)(shape, rng, dtype=dtype)
+    if not isinstance(weight, np.ndarray) or weight.shape != shape or weight.dtype != dtype:
+        raise ValueError(
+            f"{where}: expected init to return an array of shape {shape} and dtype {dtype}, got "
+            f"{getattr(weight, 'shape', type(weight).__name__)} {getattr(weight, 'dtype', '')}"
+        )
+    return weight
+
+
 def get(init: str | Initializer) -> Initializer:
     """Return the initialiser named ``init`` (see ``INITIALIZERS``), or the callable itself."""
     if callable(init):

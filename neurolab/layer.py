@@ -27,7 +27,7 @@ from . import activations as _activations
 from . import init as _init
 from .neuron import NeuronViews
 from .parameter import Parameter
-from .validation import as_generator, float_dtype, positive_int
+from .validation import as_generator, feature_batch, float_dtype, positive_int
 
 
 class Layer:
@@ -212,12 +212,7 @@ class Dense(Layer):
         dtype = float_dtype(dtype, "Dense")
         self.init = init if init is not None else _init.default_for(self.activation.name)
         shape = (self.out_features, self.in_features)
-        weight = _init.get(self.init)(shape, as_generator(rng, "Dense"), dtype=dtype)
-        if not isinstance(weight, np.ndarray) or weight.shape != shape or weight.dtype != dtype:
-            raise ValueError(
-                f"Dense: expected init to return an array of shape {shape} and dtype {dtype}, got "
-                f"{getattr(weight, 'shape', type(weight).__name__)} {getattr(weight, 'dtype', '')}"
-            )
+        weight = _init.initial_weight(self.init, shape, as_generator(rng, "Dense"), dtype, "Dense")
         self.weight = self.add_parameter("weight", weight)
         self.bias = self.add_parameter("bias", np.zeros(self.out_features, dtype=dtype))
         self.x = self.z = self.a = self.grad_z = None
@@ -260,11 +255,7 @@ class Dense(Layer):
 
     def _check_input(self, x, method: str) -> np.ndarray:
         """Return ``x`` as a ``(N, in_features)`` array of the layer's dtype (no copy when it is one)."""
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            hint = "; for a single sample use x.reshape(1, -1)" if x.ndim == 1 else ""
-            raise ValueError(f"{self!r}.{method}: expected input of shape (N, {self.in_features}), got {x.shape}{hint}")
-        return x.astype(self.dtype, copy=False)
+        return feature_batch(x, self.in_features, self.dtype, f"{self!r}.{method}")
 
     def astype(self, dtype) -> "Dense":
         super().astype(dtype)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import sigmoid, softmax
+from .activations import log_softmax, sigmoid, softmax
 from .validation import finite, from_table, numeric_array
 
 
@@ -210,12 +210,8 @@ class CrossEntropy(Loss):
         z, y = self._checked(prediction, target, "forward")
         self.target = y
         n = z.shape[0]
-        with np.errstate(under="ignore"):  # exp of a very negative shifted logit is 0: the right answer
-            shifted = z - z.max(axis=1, keepdims=True)  # every row's largest logit becomes 0: exp cannot overflow
-            exp = np.exp(shifted)
-            total = exp.sum(axis=1, keepdims=True)
-            log_p = shifted - np.log(total)  # log softmax(z), finite even where softmax(z) is 0
-            self.p = exp / total  # softmax(z), for backward
+        log_p = log_softmax(z)  # log p = z - logsumexp(z), finite even where p is 0
+        self.p = softmax(z)  # p, for backward
         if y.ndim == 1:  # class labels: y_nk is 1 at k = y_n, so the sum picks log p[n, y_n]
             return float(-log_p[np.arange(n), y].sum() / n)
         return float(-np.sum(y * log_p) / n)

@@ -358,7 +358,7 @@ class NeuralNetwork:
         """
         X = self._check_X(X, method)
         batch_size = positive_int(batch_size, "batch_size", f"NeuralNetwork.{method}")
-        layers = [copy.copy(layer).eval() for layer in self.layers]
+        layers = eval_copies(self.layers)
         starts = range(0, X.shape[0], batch_size) if X.shape[0] else [0]  # no samples: one empty batch gives the width
         return np.concatenate([_run(layers, X[i : i + batch_size])[0] for i in starts])
 
@@ -427,7 +427,7 @@ class NeuralNetwork:
             width = self._input_shapes[0][1]
         shapes = ["?"] * len(self.layers)
         if isinstance(width, int):
-            probe = [copy.copy(layer).eval() for layer in self.layers]  # as _outputs: the layers keep their batch
+            probe = eval_copies(self.layers)  # as _outputs: the layers keep their batch
             out, inputs = _run(probe, np.zeros((1, width), dtype=np.float32))
             for i, shape in enumerate(inputs[1:] + [out.shape]):
                 shapes[i] = f"(N, {', '.join(str(d) for d in shape[1:])})"
@@ -493,6 +493,15 @@ def _check_callbacks(callbacks) -> list:
                 f"{where}: expected callbacks[{i}] to be a neurolab.callbacks.Callback, got {type(callback).__name__}"
             )
     return callbacks
+
+
+def eval_copies(layers) -> list:
+    """Shallow copies of ``layers`` in evaluation mode: the same parameters, caches of their own.
+
+    A pass through them leaves the layers' last batch (``x``, ``z``, ``a``, ``grad_z``, and so
+    the neuron views) and their modes as they were.
+    """
+    return [copy.copy(layer).eval() for layer in layers]
 
 
 def _run(layers, x: np.ndarray) -> tuple[np.ndarray, list[tuple[int, ...]]]:

@@ -13,7 +13,7 @@ import numpy as np
 from . import activations as _activations
 from . import init as _init
 from .parameter import Parameter, ParameterRow
-from .validation import as_generator, float_dtype, positive_int
+from .validation import as_generator, feature_batch, float_dtype, positive_int
 
 
 class _Unit:
@@ -27,7 +27,7 @@ class _Unit:
         self.activation = _activations.get(activation)
         dtype = float_dtype(dtype, "Neuron")
         init = init if init is not None else _init.default_for(self.activation.name)
-        weight = _init.get(init)((1, self.in_features), as_generator(rng, "Neuron"), dtype=dtype)
+        weight = _init.initial_weight(init, (1, self.in_features), as_generator(rng, "Neuron"), dtype, "Neuron")
         self.weight = Parameter(weight)
         self.bias = Parameter(np.zeros(1, dtype=dtype))
         self.x = self.z = self.a = self.grad_z = None
@@ -205,13 +205,7 @@ class Neuron:
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return ``a = f(x . w + b)`` of shape ``(N,)`` for ``x`` of shape ``(N, in_features)``."""
         self._require_elementwise("forward")
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            hint = "; for a single sample use x.reshape(1, -1)" if x.ndim == 1 else ""
-            raise ValueError(
-                f"{self._where('forward')}: expected input of shape (N, {self.in_features}), got {x.shape}{hint}"
-            )
-        x = x.astype(self.layer.dtype, copy=False)
+        x = feature_batch(x, self.in_features, self.layer.dtype, self._where("forward"))
         z = x @ self.weights + self.bias  # z = x . w + b
         a = self.activation.forward(z)  # a = f(z)
         self._record(x, z, a)

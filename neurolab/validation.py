@@ -78,6 +78,15 @@ def numeric_array(x, name: str, where: str) -> np.ndarray:
     return x
 
 
+def feature_batch(x, in_features: int, dtype: np.dtype, where: str) -> np.ndarray:
+    """Return ``x`` as a ``(N, in_features)`` array of ``dtype`` (no copy when it is one already)."""
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[1] != in_features:
+        hint = "; for a single sample use x.reshape(1, -1)" if x.ndim == 1 else ""
+        raise ValueError(f"{where}: expected input of shape (N, {in_features}), got {x.shape}{hint}")
+    return x.astype(dtype, copy=False)
+
+
 def finite(x: np.ndarray, name: str, where: str) -> None:
     """Raise ValueError naming the first non-finite entry of a float array ``x``."""
     if x.dtype.kind == "f" and not np.isfinite(x).all():
