@@ -3,38 +3,69 @@
 The file holds
 
 * ``__neurolab__``: a JSON document (stored as a string array) with the format name and
-  version, each layer's class name and ``get_config()``, the loss, and the optimizer's
-  class and settings;
+  version, each layer's class name and ``get_config()``, the loss's and the optimizer's
+  class and settings, and the input range ``fit`` saw;
 * ``layers/<i>/<name>``: the value of parameter ``name`` of layer ``i``;
-* ``optimizer/<j>/<key>``: the optimizer's state arrays for the ``j``-th parameter of
+* ``optimizer/<j>/<key>``: the optimizer's state for the ``j``-th parameter of
   ``network.parameters()``; with the states of the random generators (the shuffling one
   ``fit`` keeps, and a layer's ``rng`` such as Dropout's) in the description, training
   resumes exactly where it stopped.
 
-It is written to a temporary file in the target directory and renamed over the target only
-when complete, so an interrupted save leaves the previous file intact. It is read with
-``numpy.load(allow_pickle=False)``: nothing in a file can run code. Layer classes are found
-in a registry: built-in layers are registered, and your own with :func:`register_layer`.
+**Your own classes.** Layers, activations, losses and optimizers are stored by class (an
+activation by its ``name``) and ``get_config()``, and rebuilt as ``cls(**config)``. Built-in
+classes are registered; register your own with :func:`register`. ``save`` rebuilds the
+network from what it is about to write, exactly as ``load`` will, and refuses, before
+writing anything, when the result would differ (another class, settings, parameters,
+optimizer state, or predictions on a probe batch): a file ``save`` writes loads back as
+the same network.
+
+**Writing.** The file is written to a temporary file beside the target and renamed over it
+only when complete, so an interrupted save leaves the previous file intact. The new file
+keeps the permissions of the file it replaces (a new one gets the usual ones, by the
+umask). Temporary files that a killed save left for the same target (older than
+``STALE_SECONDS``) are removed.
+
+**Reading: a file is untrusted input.** Nothing in it runs: the arrays are read as plain
+numbers (no pickle), and the classes it names are looked up in the registries. Before any
+array data is read or any layer built, ``load`` checks the archive's table of contents, the
+description (size, nesting depth, the type of every field) and each array's ``.npy``
+header (a plain numeric dtype, a shape whose size matches the stored bytes), and checks
+that the description and the headers agree (a ``Dense`` layer's shape is the shape of its
+stored weight); the arrays together may hold at most ``max_bytes``, and a compressed member
+may not expand more than ``MAX_EXPANSION`` times. Every refusal is a :class:`ModelFileError`
+naming the file and the problem.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
+import re
+import secrets
+import stat
+import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from . import activations as _activations
 from . import losses as _losses
 from . import optim as _optim
 from .layer import Dense, Dropout, Layer, Rescale
-from .network import NeuralNetwork
+from .network import NeuralNetwork, eval_copies, _run
 
 FORMAT = "neurolab"
-VERSION = 1
+VERSION = 2  # 2 added the loss's config and the input range; version 1 files still load
 _META = "__neurolab__"
+
+MAX_BYTES = 2**31  # what a file's arrays may hold, all together, by default (2 GiB)
+MAX_EXPANSION = 100  # how many times its compressed size a member may expand to, beyond 1 MiB
+MAX_DESCRIPTION_CHARS = 1_000_000
+MAX_DEPTH = 16  # nesting of the JSON description: a network's is 5 deep
+MAX_MEMBERS = 100_000
+STALE_SECONDS = 300  # a temporary file untouched this long belongs to no running save
 
 LAYERS: dict[str, type] = {}
 
@@ -43,28 +74,77 @@ class ModelFileError(ValueError):
     """A model file is not a readable neurolab model (its message names the path and the problem)."""
 
 
-def register_layer(cls: type) -> type:
-    """Register a Layer subclass so that saved networks containing it can be loaded.
+# -- registration -------------------------------------------------------------------------
+def register(cls: type) -> type:
+    """Register your own Layer, Activation, Loss or Optimizer subclass, so that saved networks using it load.
 
-    Use as a decorator. The class is stored under its name; it must rebuild itself from
-    ``cls(**layer.get_config())``.
+    Use as a decorator. ``load`` finds a layer, loss or optimizer by its class name and an
+    activation by its ``name`` attribute (which the class must set, as ``Dense`` stores
+    activations by name), then calls ``cls(**obj.get_config())``: override ``get_config``
+    when ``__init__`` takes arguments. Import the module that defines the class before
+    calling ``load``.
+
+    Raises
+    ------
+    TypeError
+        If ``cls`` is not a subclass of one of the four base classes.
+    ValueError
+        If its name is taken by another class (or, for an activation or a loss, not set).
     """
+    tables = (
+        (Layer, LAYERS, lambda c: c.__name__, "layer name"),
+        (_activations.Activation, _activations.ACTIVATIONS, lambda c: c.__dict__.get("name"), "activation name"),
+        (_losses.Loss, _losses.LOSSES, lambda c: c.__dict__.get("name"), "loss name"),
+        (_optim.Optimizer, _optim.OPTIMIZERS, lambda c: c.__name__.lower(), "optimizer name"),
+    )
+    for base, table, key_of, what in tables:
+        if isinstance(cls, type) and issubclass(cls, base) and cls is not base:
+            key = key_of(cls)
+            if not isinstance(key, str) or not key:
+                raise ValueError(
+                    f"register: expected {cls.__qualname__} to set its own name (a class attribute "
+                    f"name = '...', used in saved files), got {getattr(cls, 'name', None)!r} from its base"
+                )
+            known = table.get(key)
+            if known is not None and known is not cls:
+                raise ValueError(
+                    f"register: expected a new {what}, got {key!r}, already registered for "
+                    f"{known.__module__}.{known.__qualname__}"
+                )
+            table[key] = cls
+            return cls
+    raise TypeError(
+        "register: expected a subclass of neurolab.Layer, neurolab.activations.Activation, "
+        f"neurolab.losses.Loss or neurolab.optim.Optimizer, got {cls!r}"
+    )
+
+
+def register_layer(cls: type) -> type:
+    """Register a Layer subclass: :func:`register` restricted to layers (its earlier name)."""
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise TypeError(f"register_layer: expected a subclass of neurolab.Layer, got {cls!r}")
-    known = LAYERS.get(cls.__name__)
-    if known is not None and known is not cls:
-        raise ValueError(
-            f"register_layer: expected a new layer name, got {cls.__name__!r}, already registered "
-            f"for {known.__module__}.{known.__qualname__}"
-        )
-    LAYERS[cls.__name__] = cls
-    return cls
+    return register(cls)
 
 
 for _cls in (Dense, Dropout, Rescale):
-    register_layer(_cls)
+    register(_cls)
 
 
+def _registered(network) -> list[tuple[str, object, dict, str]]:
+    """Each object ``save`` stores by class, as (where, object, its registry, registry key)."""
+    found = []
+    for i, layer in enumerate(network.layers):
+        found.append((f"layers[{i}]", layer, LAYERS, type(layer).__name__))
+        activation = getattr(layer, "activation", None)
+        if isinstance(activation, _activations.Activation):
+            found.append((f"layers[{i}].activation", activation, _activations.ACTIVATIONS, activation.name))
+    found.append(("the loss", network.loss, _losses.LOSSES, network.loss.name))
+    if network.optimizer is not None:
+        found.append(("the optimizer", network.optimizer, _optim.OPTIMIZERS, type(network.optimizer).__name__.lower()))
+    return found
+
+
+# -- random generators ----------------------------------------------------------------------
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
 
@@ -91,11 +171,12 @@ def _restore_rng(state, fail) -> np.random.Generator:
         if name == "MT19937":
             state = {**state, "state": {**state["state"], "key": np.asarray(state["state"]["key"], dtype=np.uint32)}}
         bit_generator.state = state
-    except (KeyError, TypeError, ValueError) as error:
-        raise fail(f"an unreadable {name} generator state ({error})") from None
+    except Exception as error:  # numpy raises several kinds for a malformed state
+        raise fail(f"an unreadable {name} generator state ({type(error).__name__}: {error})") from None
     return np.random.Generator(bit_generator)
 
 
+# -- the description ------------------------------------------------------------------------
 def _describe(network) -> dict:
     optimizer = network.optimizer
     layers = []
@@ -105,35 +186,345 @@ def _describe(network) -> dict:
         if rng is not None:
             spec["rng"] = rng
         layers.append(spec)
+    input_range = getattr(network, "input_range", None)
     return {
         "format": FORMAT,
         "version": VERSION,
         "layers": layers,
-        "loss": type(network.loss).__name__,
+        "loss": {"class": type(network.loss).__name__, "config": network.loss.get_config()},
         "optimizer": None if optimizer is None else {"class": type(optimizer).__name__, "config": optimizer.get_config()},
         "shuffle_rng": _rng_state(network.shuffle_rng),
+        "input_range": None if input_range is None else [float(v) for v in input_range],
     }
 
 
+def _parse(text: str, fail) -> dict:
+    """The description in ``text``, checked for size, nesting and the type of each field."""
+    if len(text) > MAX_DESCRIPTION_CHARS:
+        raise fail(f"a description of {len(text):,} characters (at most {MAX_DESCRIPTION_CHARS:,} are read)")
+    depth = _depth(text)
+    if depth > MAX_DEPTH:
+        raise fail(f"a description nested {depth} levels deep (at most {MAX_DEPTH})")
+
+    def no_constants(name):
+        raise ValueError(f"{name} is not a number JSON allows")
+
+    try:
+        meta = json.loads(text, parse_constant=no_constants)
+    except ValueError as error:
+        raise fail(f"an unreadable description ({error})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise fail("a description of another format")
+    version = meta.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise fail(f"a description with format version {version!r} (expected an int from 1)")
+    if version > VERSION:
+        raise fail(f"format version {version!r}, newer than this neurolab reads ({VERSION}); upgrade neurolab")
+
+    def field(obj, key, kinds, where, default=None, required=False):
+        if key not in obj:
+            if required:
+                raise fail(f"a description without {where}")
+            return default
+        value = obj[key]
+        if not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds:
+            names = " or ".join("null" if k is type(None) else {dict: "an object", list: "a list", str: "a string"}.get(k, k.__name__) for k in kinds)
+            raise fail(f"{where} of type {type(value).__name__}, where {names} belongs")
+        return value
+
+    layers = field(meta, "layers", (list,), "the layer list", required=True)
+    if not layers:
+        raise fail("a description with no layers")
+    for i, spec in enumerate(layers):
+        if not isinstance(spec, dict):
+            raise fail(f"layers[{i}] of type {type(spec).__name__}, where an object belongs")
+        field(spec, "class", (str,), f"the class of layers[{i}]", required=True)
+        field(spec, "config", (dict,), f"the config of layers[{i}]")
+        field(spec, "rng", (dict, type(None)), f"the rng state of layers[{i}]")
+    loss = meta.get("loss")
+    if isinstance(loss, str):  # version 1: the class name alone
+        meta["loss"] = loss = {"class": loss, "config": {}}
+    field(meta, "loss", (dict,), "the loss", required=True)
+    field(loss, "class", (str,), "the loss's class", required=True)
+    field(loss, "config", (dict,), "the loss's config")
+    optimizer = field(meta, "optimizer", (dict, type(None)), "the optimizer")
+    if optimizer is not None:
+        field(optimizer, "class", (str,), "the optimizer's class", required=True)
+        field(optimizer, "config", (dict,), "the optimizer's config")
+    field(meta, "shuffle_rng", (dict, type(None)), "the shuffling rng state")
+    low_high = field(meta, "input_range", (list, type(None)), "the input range")
+    if low_high is not None and not (
+        len(low_high) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in low_high)
+        and low_high[0] <= low_high[1]
+    ):
+        raise fail(f"an input range {low_high!r} (expected [low, high] with low <= high)")
+    return meta
+
+
+def _depth(text: str) -> int:
+    """How deeply the JSON ``text`` nests lists and objects (without parsing it)."""
+    depth = deepest = 0
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):  # strings are skipped whole
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
+# -- the arrays -----------------------------------------------------------------------------
+class _Arrays:
+    """The arrays of a model by name, with their declared shape and dtype known before any data is read.
+
+    ``headers[name]`` is ``(shape, dtype)``; ``read(name)`` returns the array. Built from an
+    open archive (``load``) or from arrays in memory (``save``'s round-trip check), so both
+    go through the same :func:`_build`.
+    """
+
+    def __init__(self, headers: dict, read) -> None:
+        self.headers = headers
+        self._read = read
+
+    @classmethod
+    def in_memory(cls, arrays: dict) -> "_Arrays":
+        return cls({name: (a.shape, a.dtype) for name, a in arrays.items()}, lambda name: arrays[name])
+
+    def read(self, name: str) -> np.ndarray:
+        array = self._read(name)
+        del self.headers[name]  # what is left at the end is unexpected
+        return array
+
+
+def _open(archive: zipfile.ZipFile, file_length: int, max_bytes: int, fail) -> tuple[_Arrays, str]:
+    """Check the archive's members and headers; return them (data unread) and the description's text."""
+    infos = archive.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise fail(f"an archive of {len(infos):,} members (at most {MAX_MEMBERS:,})")
+    members = {}
+    for info in infos:
+        if not info.filename.endswith(".npy") or info.is_dir():
+            raise fail(f"an archive member {info.filename!r} that is not a .npy array")
+        name = info.filename[: -len(".npy")]
+        if name in members:
+            raise fail(f"the array {name!r} twice")
+        if info.header_offset + info.compress_size > file_length:
+            raise fail(f"a member {name!r} that runs past the end of the file (truncated?)")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise fail(f"the array {name!r} compressed with method {info.compress_type} (stored or deflated expected)")
+        if info.file_size > max(2**20, MAX_EXPANSION * info.compress_size):
+            raise fail(
+                f"the array {name!r} expanding from {info.compress_size:,} to {info.file_size:,} bytes "
+                f"(more than {MAX_EXPANSION} times, refused as a decompression bomb)"
+            )
+        members[name] = info
+    if _META not in members:
+        raise fail("an .npz without the neurolab description (not saved by neurolab)")
+    total = sum(info.file_size for info in members.values())
+    if total > max_bytes:
+        raise fail(f"arrays of {total:,} bytes in all, more than max_bytes={max_bytes:,}; pass a larger max_bytes to load it")
+
+    headers, offsets = {}, {}
+    for name, info in members.items():
+        shape, dtype, offset = _npy_header(archive, info, name, fail)
+        headers[name] = (shape, dtype)
+        offsets[name] = offset
+
+    def read(name: str) -> np.ndarray:
+        shape, dtype = headers[name]
+        size = math.prod(shape) * dtype.itemsize
+        try:
+            with archive.open(members[name]) as file:
+                file.read(offsets[name])
+                data = file.read(size)
+                file.read(1)  # at the end of the member: the CRC is checked
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+            raise fail(f"a damaged array {name!r} ({type(error).__name__}: {error})") from None
+        if len(data) != size:
+            raise fail(f"the array {name!r} cut short ({len(data):,} of {size:,} bytes)")
+        return np.frombuffer(data, dtype=dtype).reshape(shape).copy()  # writable, owns its memory
+
+    shape, dtype = headers[_META]
+    if dtype.kind != "U" or shape != () or dtype.itemsize > 4 * MAX_DESCRIPTION_CHARS:
+        raise fail(f"a description stored as {dtype} of shape {shape} (expected one string of at most {MAX_DESCRIPTION_CHARS:,} characters)")
+    text = str(read(_META)[()])
+    return _Arrays({name: header for name, header in headers.items() if name != _META}, read), text
+
+
+def _npy_header(archive, info, name, fail) -> tuple[tuple, np.dtype, int]:
+    """The shape, dtype and header length that member ``info`` declares, checked against its size."""
+    try:
+        with archive.open(info) as file:
+            version = np.lib.format.read_magic(file)
+            if version == (1, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(file)
+            elif version == (2, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(file)
+            else:
+                raise ValueError(f"unsupported .npy format version {version}")
+            offset = file.tell()
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, SyntaxError, TypeError) as error:
+        raise fail(f"an unreadable .npy header for {name!r} ({type(error).__name__}: {error})") from None
+    if dtype.hasobject:
+        raise fail(f"an array {name!r} that needs pickle to load, which is refused (dtype {dtype})")
+    if dtype.kind not in "biufcU" or dtype.fields is not None or dtype.subdtype is not None:
+        raise fail(f"an array {name!r} of dtype {dtype}, where plain numbers belong")
+    if fortran_order or len(shape) > 32:
+        raise fail(f"an array {name!r} in Fortran order or of {len(shape)} dimensions, which neurolab never writes")
+    size = math.prod(shape) * dtype.itemsize
+    if info.file_size != offset + size:
+        raise fail(
+            f"an array {name!r} whose header declares shape {shape} of {dtype} ({size:,} bytes), "
+            f"but whose member holds {info.file_size - offset:,} bytes of data"
+        )
+    return shape, dtype, offset
+
+
+# -- building a network from a description and its arrays ---------------------------------
+def _build(meta: dict, arrays: _Arrays, fail) -> NeuralNetwork:
+    """The network that ``meta`` and ``arrays`` describe; ``fail(problem)`` makes the error to raise."""
+    layers = [_build_layer(i, spec, arrays, fail) for i, spec in enumerate(meta["layers"])]
+    loss = _build_object(meta["loss"], _losses.LOSSES, "the loss", fail)
+    try:
+        network = NeuralNetwork(layers, loss)
+    except (TypeError, ValueError) as error:
+        raise fail(f"an architecture neurolab refuses ({error})") from None
+    if meta.get("shuffle_rng") is not None:
+        network.shuffle_rng = _restore_rng(meta["shuffle_rng"], fail)
+    if meta.get("input_range") is not None:
+        network.input_range = tuple(float(v) for v in meta["input_range"])
+    if meta.get("optimizer") is not None:
+        network.optimizer = _build_optimizer(meta["optimizer"], network, arrays, fail)
+    if arrays.headers:
+        raise fail(f"unexpected arrays {sorted(arrays.headers)[:5]}")
+    return network
+
+
+def _build_object(spec: dict, table: dict, what: str, fail):
+    """An instance of the class that ``spec`` names (a loss or an optimizer), from its config."""
+    cls = {c.__name__: c for c in table.values()}.get(spec["class"])
+    if cls is None:
+        known = sorted(c.__name__ for c in table.values())
+        raise fail(
+            f"{what} of unknown class {spec['class']!r} (known: {known}); if it is your own, import "
+            "its module and decorate the class with @neurolab.register"
+        )
+    try:
+        return cls(**spec.get("config", {}))
+    except Exception as error:  # a registered class's __init__ may raise anything on bad settings
+        raise fail(f"settings that {cls.__name__} refuses for {what} ({type(error).__name__}: {error})") from None
+
+
+def _build_layer(i: int, spec: dict, arrays: _Arrays, fail) -> Layer:
+    name = spec["class"]
+    cls = LAYERS.get(name)
+    if cls is None:
+        raise fail(
+            f"layers[{i}] of unknown class {name!r} (known: {sorted(LAYERS)}); if it is your "
+            "own layer, import its module and decorate the class with @neurolab.register"
+        )
+    stored = {key.split("/", 2)[2]: header for key, header in arrays.headers.items() if key.startswith(f"layers/{i}/")}
+    config = spec.get("config", {})
+    if issubclass(cls, Dense):
+        _check_dense(i, config, stored, fail)  # before building: the config decides what it allocates
+    try:
+        layer = cls(**config)
+    except Exception as error:  # a registered class's __init__ may raise anything on bad settings
+        raise fail(f"a config that {name} refuses for layers[{i}] ({type(error).__name__}: {error})") from None
+    if spec.get("rng") is not None:
+        if not isinstance(getattr(layer, "rng", None), np.random.Generator):
+            raise fail(f"a random generator state for layers[{i}] ({name}), which has none")
+        layer.rng = _restore_rng(spec["rng"], fail)
+    for pname, p in layer.named_parameters():
+        key = f"layers/{i}/{pname}"
+        if key not in arrays.headers:
+            raise fail(f"no array {key!r} for parameter {pname!r} of layers[{i}] ({name})")
+        shape, dtype = arrays.headers[key]
+        if shape != p.value.shape or dtype != p.value.dtype:
+            raise fail(
+                f"array {key!r} of shape {shape} and dtype {dtype}, where layers[{i}] "
+                f"({name}) needs shape {p.value.shape} and dtype {p.value.dtype}"
+            )
+        value = arrays.read(key)
+        if not np.isfinite(value).all():
+            raise fail(f"non-finite values in {key!r}")
+        p.value[...] = value
+    return layer
+
+
+def _check_dense(i: int, config: dict, stored: dict, fail) -> None:
+    """Refuse a Dense config whose sizes are not those of the weight and bias stored for it."""
+    n_in, n_out = config.get("in_features"), config.get("out_features")
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in (n_in, n_out)):
+        return  # Dense itself refuses it, with its own message
+    for pname, shape in (("weight", (n_out, n_in)), ("bias", (n_out,))):
+        if pname not in stored:
+            raise fail(f"no array 'layers/{i}/{pname}' for parameter {pname!r} of layers[{i}] (Dense)")
+        if stored[pname][0] != shape:
+            raise fail(
+                f"array 'layers/{i}/{pname}' of shape {stored[pname][0]}, where layers[{i}] "
+                f"(Dense({n_in}, {n_out})) needs shape {shape}"
+            )
+
+
+def _build_optimizer(spec: dict, network: NeuralNetwork, arrays: _Arrays, fail):
+    optimizer = _build_object(spec, _optim.OPTIMIZERS, "the optimizer", fail)
+    params = network.parameters()
+    for key in [k for k in arrays.headers if k.startswith("optimizer/")]:
+        parts = key.split("/")
+        if len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) >= len(params):
+            raise fail(f"optimizer state {key!r} for a parameter the network does not have")
+        p = params[int(parts[1])]
+        shape, dtype = arrays.headers[key]
+        if shape == () and dtype.kind in "iu":
+            optimizer.state.setdefault(p, {})[parts[2]] = int(arrays.read(key))
+        elif shape == p.value.shape and dtype == p.value.dtype:
+            optimizer.state.setdefault(p, {})[parts[2]] = arrays.read(key)
+        else:
+            raise fail(
+                f"optimizer state {key!r} of shape {shape} and dtype {dtype}, for a parameter of "
+                f"shape {p.value.shape} and dtype {p.value.dtype}"
+            )
+    for j, p in enumerate(params):
+        try:
+            optimizer.check_state(p, optimizer.state.get(p, {}))
+        except ValueError as error:
+            raise fail(f"optimizer state for parameter {j} that {type(optimizer).__name__} cannot resume from: {error}") from None
+    return optimizer
+
+
+# -- save -----------------------------------------------------------------------------------
 def save(network, path) -> Path:
     """Write ``network`` (architecture, parameters, optimizer state) to ``path`` atomically.
 
-    Returns the path written. Its directory must exist. Unregistered layer classes are
-    refused before anything is written.
+    Returns the path written. Its directory must exist.
+
+    Raises
+    ------
+    TypeError
+        If a layer, activation, loss or optimizer is of a class that is not registered, or a
+        config is not JSON. Nothing is written.
+    ValueError
+        If the network that ``load`` would rebuild from the file differs from ``network``
+        (usually a ``get_config`` that misses an ``__init__`` argument). Nothing is written.
+    OSError
+        If the file cannot be written; the previous file at ``path`` is then unchanged.
     """
     path = Path(path)
     where = "NeuralNetwork.save"
-    for i, layer in enumerate(network.layers):
-        if LAYERS.get(type(layer).__name__) is not type(layer):
+    for what, obj, table, key in _registered(network):
+        if table.get(key) is not type(obj):
             raise TypeError(
-                f"{where}: expected registered layer classes, got layers[{i}] of class "
-                f"{type(layer).__qualname__}; decorate it with @neurolab.register_layer"
+                f"{where}: expected registered classes, got {what} of class {type(obj).__qualname__} "
+                f"(registered under {key!r}: {table.get(key)!r}); decorate the class with @neurolab.register"
             )
     meta = _describe(network)
     try:
-        text = json.dumps(meta)
-    except TypeError as error:
-        raise TypeError(f"{where}: expected JSON-serialisable layer configs, got {error}") from None
+        text = json.dumps(meta, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{where}: expected JSON-serialisable configs of finite numbers, got {error}") from None
     arrays = {_META: np.array(text)}
     for i, layer in enumerate(network.layers):
         for name, p in layer.named_parameters():
@@ -142,18 +533,19 @@ def save(network, path) -> Path:
         for j, p in enumerate(network.parameters()):
             for key, value in network.optimizer.state.get(p, {}).items():
                 arrays[f"optimizer/{j}/{key}"] = np.asarray(value)
+    _check_round_trip(network, text, arrays, where)
+
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"{where}: expected an existing directory for '{path}', got none at '{directory}'")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:
-        raise type(error)(f"{where}: expected a writable directory for '{path}', got {error}") from error
+    fd, tmp = _temporary(path, where)
     try:
         with os.fdopen(fd, "wb") as file:
             np.savez(file, **arrays)
             file.flush()
             os.fsync(file.fileno())
+        if path.exists():
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))  # keep the permissions the user gave it
         os.replace(tmp, path)  # atomic: readers see the old file or the new one, never half
     except BaseException as error:
         if os.path.exists(tmp):
@@ -161,18 +553,131 @@ def save(network, path) -> Path:
         if isinstance(error, OSError):
             raise type(error)(f"{where}: could not write '{path}' ({error}); the previous file is unchanged") from error
         raise
+    _remove_stale_temporaries(path)
     return path
 
 
-def load(path):
+def _temporary(path: Path, where: str) -> tuple[int, Path]:
+    """A new hidden file beside ``path``, created with mode 0o666 less the umask (as ``open`` would)."""
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise type(error)(f"{where}: expected a writable directory for '{path}', got {error}") from error
+    raise FileExistsError(f"{where}: could not create a temporary file beside '{path}'")
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove temporary files of saves of ``path`` that were killed (untouched for STALE_SECONDS)."""
+    pattern = re.compile(re.escape(f".{path.name}.") + r"[A-Za-z0-9_]{8}\.tmp")  # ours, or mkstemp's
+    now = time.time()
+    try:
+        entries = list(os.scandir(path.parent if str(path.parent) else "."))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if (pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)
+                    and now - entry.stat(follow_symlinks=False).st_mtime > STALE_SECONDS):
+                os.remove(entry.path)
+        except OSError:
+            pass  # another process removed it, or it is not ours to remove: not worth failing a save
+
+
+def _check_round_trip(network, text: str, arrays: dict, where: str) -> None:
+    """Rebuild ``network`` from what save is about to write, as ``load`` would; refuse any difference."""
+
+    def fail(problem: str) -> ValueError:
+        return ValueError(
+            f"{where}: expected a network that load rebuilds as it is, got {problem}; "
+            "nothing was written (see docs/custom_layers.md, 'Saving your layer')"
+        )
+
+    rebuilt = _build(_parse(text, fail), _Arrays.in_memory({k: v for k, v in arrays.items() if k != _META}), fail)
+    again = json.loads(json.dumps(_describe(rebuilt), allow_nan=False))
+    described = json.loads(text)
+    for i, (old, new) in enumerate(zip(described["layers"], again["layers"])):
+        if old != new:
+            raise fail(
+                f"layers[{i}] ({old['class']}) rebuilt from get_config() {old['config']} with "
+                f"get_config() {new['config']}; its get_config() must return every __init__ argument"
+            )
+    for key in ("loss", "optimizer"):
+        if described[key] != again[key]:
+            raise fail(f"{key} {described[key]} rebuilt as {again[key]}; its get_config() must return every __init__ argument")
+    for what, obj, _, _ in _registered(network):
+        copy = _counterpart(rebuilt, what)
+        for name, value in _settings(obj).items():
+            if name in _settings(copy) and _settings(copy)[name] != value:
+                raise fail(
+                    f"{what} ({type(obj).__name__}) with {name}={value!r} rebuilt with {name}="
+                    f"{_settings(copy)[name]!r}; its get_config() must return {name!r}"
+                )
+    probe = _probe(network)
+    if probe is not None:
+        try:
+            expected = network.loss.output(_run(eval_copies(network.layers), probe)[0])
+        except Exception:
+            return  # the network cannot take the probe batch: nothing to compare on
+        got = rebuilt.loss.output(_run(eval_copies(rebuilt.layers), probe)[0])
+        if not np.array_equal(expected, got, equal_nan=True):
+            worst = int(np.argmax(np.nanmax(np.abs(expected - got), axis=1)))
+            raise fail(
+                f"other outputs on a probe batch (row {worst}: {expected[worst]} before, "
+                f"{got[worst]} after); a layer keeps state outside its parameters and get_config()"
+            )
+
+
+def _counterpart(rebuilt, what: str):
+    """The object of ``rebuilt`` at the place ``what`` (as :func:`_registered` names it)."""
+    for name, obj, _, _ in _registered(rebuilt):
+        if name == what:
+            return obj
+    return None
+
+
+def _settings(obj) -> dict:
+    """An object's plain settings: its attributes that are numbers, strings, or tuples of them."""
+    plain = (bool, int, float, str, type(None))
+    return {
+        name: value for name, value in vars(obj).items()
+        if name != "training" and (isinstance(value, plain) or isinstance(value, tuple) and all(isinstance(v, plain) for v in value))
+    }
+
+
+def _probe(network) -> np.ndarray | None:
+    """A fixed batch of 8 inputs for ``network`` (in its recorded input range), or None if its width is unknown."""
+    width = getattr(network.layers[0], "in_features", None)
+    if width is None and network._input_shapes:
+        width = network._input_shapes[0][1]
+    if not isinstance(width, int):
+        return None
+    low, high = getattr(network, "input_range", None) or (-1.0, 1.0)
+    dtype = next((p.value.dtype for p in network.parameters()), np.dtype(np.float32))
+    return np.random.default_rng(0).uniform(low, high, (8, width)).astype(dtype)
+
+
+# -- load -----------------------------------------------------------------------------------
+def load(path, *, max_bytes: int = MAX_BYTES) -> NeuralNetwork:
     """Read a network written by :func:`save` (``NeuralNetwork.save``).
+
+    Parameters
+    ----------
+    path : str or Path
+    max_bytes : int
+        The most the file's arrays may hold together (default 2 GiB): a file declaring more
+        is refused before anything is read.
 
     Raises
     ------
     ModelFileError
         If the file is not a neurolab model, is truncated or corrupt, comes from a newer
-        version, names an unknown layer class, or holds missing, extra, mis-shaped or
-        non-finite arrays. Nothing in the file is executed.
+        version, names an unknown class, is larger than ``max_bytes``, or holds missing,
+        extra, mis-shaped or non-finite arrays, or optimizer state it could not have made.
+        Nothing in the file is executed.
     FileNotFoundError
         If there is no file at ``path``.
     """
@@ -183,103 +688,19 @@ def load(path):
 
     if not path.is_file():
         raise FileNotFoundError(f"load: expected a neurolab model file at '{path}', got no such file")
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+        raise ValueError(f"load: expected max_bytes to be a positive int, got {max_bytes!r}")
     try:
         with open(path, "rb") as file:
             if not zipfile.is_zipfile(file):
                 raise fail("a file that is not an .npz (zip) archive")
             file.seek(0)
-            with np.load(file, allow_pickle=False) as archive:
-                arrays = {name: archive[name] for name in archive.files}
+            with zipfile.ZipFile(file) as archive:
+                arrays, text = _open(archive, os.fstat(file.fileno()).st_size, max_bytes, fail)
+                return _build(_parse(text, fail), arrays, fail)
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as error:
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
         raise fail(f"a file that is not a complete .npz archive ({type(error).__name__}: {error})") from None
-    except ValueError as error:  # numpy refuses object arrays without pickle
-        raise fail(f"an array that needs pickle to load, which is refused ({error})") from None
-    if _META not in arrays:
-        raise fail("an .npz without the neurolab description (not saved by neurolab)")
-    try:
-        meta = json.loads(str(arrays.pop(_META)))
-    except ValueError as error:
-        raise fail(f"an unreadable description ({error})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise fail("a description of another format")
-    version = meta.get("version")
-    if not isinstance(version, int) or version > VERSION:
-        raise fail(f"format version {version!r}, newer than this neurolab reads ({VERSION}); upgrade neurolab")
-
-    layers = []
-    for i, spec in enumerate(meta.get("layers") or []):
-        name = spec.get("class") if isinstance(spec, dict) else None
-        cls = LAYERS.get(name)
-        if cls is None:
-            raise fail(
-                f"layers[{i}] of unknown class {name!r} (known: {sorted(LAYERS)}); if it is your "
-                "own layer, import its module and decorate the class with @neurolab.register_layer"
-            )
-        try:
-            layer = cls(**spec.get("config", {}))
-        except (TypeError, ValueError) as error:
-            raise fail(f"a config that {name} refuses for layers[{i}] ({error})") from None
-        if spec.get("rng") is not None:
-            layer.rng = _restore_rng(spec["rng"], fail)
-        for pname, p in layer.named_parameters():
-            key = f"layers/{i}/{pname}"
-            if key not in arrays:
-                raise fail(f"no array {key!r} for parameter {pname!r} of layers[{i}] ({name})")
-            value = arrays.pop(key)
-            if value.shape != p.value.shape or value.dtype != p.value.dtype:
-                raise fail(
-                    f"array {key!r} of shape {value.shape} and dtype {value.dtype}, where layers[{i}] "
-                    f"({name}) needs shape {p.value.shape} and dtype {p.value.dtype}"
-                )
-            if not np.isfinite(value).all():
-                raise fail(f"non-finite values in {key!r}")
-            p.value[...] = value
-        layers.append(layer)
-    if not layers:
-        raise fail("a description with no layers")
-    try:
-        network = NeuralNetwork(layers, _losses.get(_loss_name(meta.get("loss"))))
-    except (TypeError, ValueError) as error:
-        raise fail(f"an architecture neurolab refuses ({error})") from None
-
-    if meta.get("shuffle_rng") is not None:
-        network.shuffle_rng = _restore_rng(meta["shuffle_rng"], fail)
-    optimizer_spec = meta.get("optimizer")
-    if optimizer_spec is not None:
-        network.optimizer = _load_optimizer(optimizer_spec, network, arrays, fail)
-    if arrays:
-        raise fail(f"unexpected arrays {sorted(arrays)[:5]}")
-    return network
-
-
-def _loss_name(class_name) -> str:
-    for name, cls in _losses.LOSSES.items():
-        if cls.__name__ == class_name:
-            return name
-    return str(class_name)
-
-
-def _load_optimizer(spec, network, arrays, fail):
-    cls = {cls.__name__: cls for cls in _optim.OPTIMIZERS.values()}.get(spec.get("class"))
-    if cls is None:
-        raise fail(f"an unknown optimizer class {spec.get('class')!r}")
-    try:
-        optimizer = cls(**spec.get("config", {}))
-    except (TypeError, ValueError) as error:
-        raise fail(f"optimizer settings {cls.__name__} refuses ({error})") from None
-    params = network.parameters()
-    for key in [k for k in arrays if k.startswith("optimizer/")]:
-        _, index, name = key.split("/", 2)
-        if not index.isdigit() or int(index) >= len(params):
-            raise fail(f"optimizer state {key!r} for a parameter the network does not have")
-        value = arrays.pop(key)
-        p = params[int(index)]
-        if value.ndim == 0 and value.dtype.kind in "iu":
-            optimizer.state.setdefault(p, {})[name] = int(value)
-        elif value.shape == p.value.shape and value.dtype == p.value.dtype:
-            optimizer.state.setdefault(p, {})[name] = value.copy()
-        else:
-            raise fail(f"optimizer state {key!r} of shape {value.shape} for a parameter of shape {p.value.shape}")
-    return optimizer
+    except Exception as error:  # a last guard, so that a refusal is always a ModelFileError: the checks above come first
+        raise fail(f"a file neurolab cannot read ({type(error).__name__}: {error})") from error

@@ -48,6 +48,13 @@ class Loss:
     def __call__(self, prediction: np.ndarray, target: np.ndarray) -> float:
         return self.forward(prediction, target)
 
+    def get_config(self) -> dict:
+        """JSON-serialisable keyword arguments that rebuild this loss (for saving).
+
+        Override it when ``__init__`` takes arguments; ``neurolab.load`` calls ``cls(**config)``.
+        """
+        return {}
+
     def output(self, prediction: np.ndarray) -> np.ndarray:
         """The network's output read as probabilities or values, ``(N, K)``."""
         return self._prediction(prediction, "output")

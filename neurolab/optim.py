@@ -47,6 +47,26 @@ class Optimizer:
         """The constructor's keyword arguments (JSON-serialisable)."""
         return {"lr": self.lr, "weight_decay": self.weight_decay}
 
+    def check_state(self, p: Parameter, state: dict) -> None:
+        """Raise ValueError unless ``state`` could be this optimizer's state for ``p``.
+
+        ``neurolab.load`` calls it on the state read from a file, before training resumes
+        with it. This check: every entry is a finite array of ``p``'s shape and dtype, or a
+        step counter (an int >= 0). A subclass adds its own rules (which keys, which signs)
+        and calls ``super().check_state(p, state)``.
+        """
+        for key, value in state.items():
+            if isinstance(value, np.ndarray):
+                if value.shape != p.value.shape or value.dtype != p.value.dtype:
+                    raise ValueError(
+                        f"expected {key!r} of shape {p.value.shape} and dtype {p.value.dtype} (its "
+                        f"parameter's), got shape {value.shape} and dtype {value.dtype}"
+                    )
+                if not np.isfinite(value).all():
+                    raise ValueError(f"expected finite values in {key!r}, got NaN or inf")
+            elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"expected {key!r} to be an array or a step count (int >= 0), got {value!r}")
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
@@ -89,6 +109,11 @@ class SGD(Optimizer):
     def get_config(self):
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov, "weight_decay": self.weight_decay}
 
+    def check_state(self, p, state):
+        super().check_state(p, state)
+        _expect_keys(state, ["velocity"] if self.momentum else [])
+        _expect_arrays(state, ["velocity"])
+
 
 class RMSprop(Optimizer):
     """RMSprop (Hinton, 2012): scale each step by a running RMS of the gradient.
@@ -129,6 +154,12 @@ class RMSprop(Optimizer):
 
     def get_config(self):
         return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps, "momentum": self.momentum, "weight_decay": self.weight_decay}
+
+    def check_state(self, p, state):
+        super().check_state(p, state)
+        _expect_keys(state, ["square_avg", "velocity"] if self.momentum else ["square_avg"])
+        _expect_arrays(state, ["square_avg", "velocity"])
+        _expect_nonnegative(state, "square_avg", "a running mean of g^2")
 
 
 class Adam(Optimizer):
@@ -171,6 +202,31 @@ class Adam(Optimizer):
 
     def get_config(self):
         return {"lr": self.lr, "betas": self.betas, "eps": self.eps, "weight_decay": self.weight_decay}
+
+    def check_state(self, p, state):
+        super().check_state(p, state)
+        _expect_keys(state, ["step", "m", "v"])
+        _expect_arrays(state, ["m", "v"])
+        _expect_nonnegative(state, "v", "a running mean of g^2")
+        if state and (not isinstance(state["step"], int) or state["step"] < 1):
+            raise ValueError(f"expected 'step' to count the steps taken (an int >= 1), got {state['step']!r}")
+
+
+def _expect_keys(state: dict, keys: list[str]) -> None:
+    """Refuse a non-empty ``state`` whose keys are not exactly ``keys`` (state is made whole on the first step)."""
+    if state and set(state) != set(keys):
+        raise ValueError(f"expected the state keys {sorted(keys)}, got {sorted(state)}")
+
+
+def _expect_arrays(state: dict, keys: list[str]) -> None:
+    for key in keys:
+        if key in state and not isinstance(state[key], np.ndarray):
+            raise ValueError(f"expected {key!r} to be an array, got {state[key]!r}")
+
+
+def _expect_nonnegative(state: dict, key: str, what: str) -> None:
+    if key in state and (state[key] < 0).any():
+        raise ValueError(f"expected {key!r} >= 0 ({what}), got negative entries")
 
 
 OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam)}
