@@ -8,11 +8,11 @@ Modules: ``activations``, ``losses``, ``init``, ``optim``, ``callbacks``, ``data
 ``metrics``, ``analysis``, ``gradcheck``, and ``testing`` (needs Hypothesis) and ``plots`` (needs
 matplotlib), imported on first use; the classes
 ``Parameter``, ``Layer``, ``Dense``, ``Dropout``, ``Rescale``, ``Neuron`` and ``NeuralNetwork``;
-``load`` and ``register_layer`` for saved models.
+``load`` and ``register`` (your own layers, activations, losses, optimizers) for saved models.
 """
 
 from . import activations, analysis, callbacks, datasets, gradcheck, init, io, losses, metrics, optim
-from .io import ModelFileError, load, register_layer
+from .io import ModelFileError, load, register, register_layer
 from .layer import Dense, Dropout, Layer, Rescale
 from .network import NeuralNetwork
 from .neuron import Neuron
@@ -50,6 +50,7 @@ __all__ = [
     "losses",
     "metrics",
     "optim",
+    "register",
     "register_layer",
     "__version__",
 ]

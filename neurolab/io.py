@@ -340,7 +340,7 @@ def _open(archive: zipfile.ZipFile, file_length: int, max_bytes: int, fail) -> t
                 file.read(offsets[name])
                 data = file.read(size)
                 file.read(1)  # at the end of the member: the CRC is checked
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        except _DAMAGE as error:
             raise fail(f"a damaged array {name!r} ({type(error).__name__}: {error})") from None
         if len(data) != size:
             raise fail(f"the array {name!r} cut short ({len(data):,} of {size:,} bytes)")
@@ -351,6 +351,11 @@ def _open(archive: zipfile.ZipFile, file_length: int, max_bytes: int, fail) -> t
         raise fail(f"a description stored as {dtype} of shape {shape} (expected one string of at most {MAX_DESCRIPTION_CHARS:,} characters)")
     text = str(read(_META)[()])
     return _Arrays({name: header for name, header in headers.items() if name != _META}, read), text
+
+
+# what zipfile and numpy raise for damaged bytes (RuntimeError: "encrypted", NotImplementedError:
+# an unknown compression in a member's local header)
+_DAMAGE = (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError, NotImplementedError)
 
 
 def _npy_header(archive, info, name, fail) -> tuple[tuple, np.dtype, int]:
@@ -365,8 +370,8 @@ def _npy_header(archive, info, name, fail) -> tuple[tuple, np.dtype, int]:
             else:
                 raise ValueError(f"unsupported .npy format version {version}")
             offset = file.tell()
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, SyntaxError, TypeError) as error:
-        raise fail(f"an unreadable .npy header for {name!r} ({type(error).__name__}: {error})") from None
+    except _DAMAGE + (SyntaxError, TypeError) as error:  # numpy parses the header as a Python literal
+        raise fail(f"an unreadable array {name!r} ({type(error).__name__}: {error})") from None
     if dtype.hasobject:
         raise fail(f"an array {name!r} that needs pickle to load, which is refused (dtype {dtype})")
     if dtype.kind not in "biufcU" or dtype.fields is not None or dtype.subdtype is not None:
@@ -492,6 +497,21 @@ def _build_optimizer(spec: dict, network: NeuralNetwork, arrays: _Arrays, fail):
             optimizer.check_state(p, optimizer.state.get(p, {}))
         except ValueError as error:
             raise fail(f"optimizer state for parameter {j} that {type(optimizer).__name__} cannot resume from: {error}") from None
+    # step() updates every parameter together: their states have the same keys and counters
+    first = optimizer.state.get(params[0], {}) if params else {}
+    for j, p in enumerate(params[1:], start=1):
+        state = optimizer.state.get(p, {})
+        if sorted(state) != sorted(first):
+            raise fail(
+                f"optimizer state {sorted(first)} for parameter 0 but {sorted(state)} for parameter {j} "
+                "(step() updates all parameters together)"
+            )
+        for key, value in state.items():
+            if isinstance(value, int) and value != first[key]:
+                raise fail(
+                    f"optimizer state {key!r} = {first[key]} for parameter 0 but {value} for parameter {j} "
+                    "(step() updates all parameters together)"
+                )
     return optimizer
 
 
@@ -700,7 +720,7 @@ def load(path, *, max_bytes: int = MAX_BYTES) -> NeuralNetwork:
                 return _build(_parse(text, fail), arrays, fail)
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError) as error:
+    except _DAMAGE as error:
         raise fail(f"a file that is not a complete .npz archive ({type(error).__name__}: {error})") from None
     except Exception as error:  # a last guard, so that a refusal is always a ModelFileError: the checks above come first
         raise fail(f"a file neurolab cannot read ({type(error).__name__}: {error})") from error
