@@ -25,6 +25,15 @@ downloaded from ``MNIST_MIRRORS`` into ``data_dir`` when it was given (it must
 exist), otherwise into the cache directory. Each download is checked against
 the published md5 in ``MNIST_MD5`` before it is moved into place.
 
+Files that neurolab manages are checked before they are used: everything in
+the cache, and a download just made. The sha256 of each IDX file's content,
+after decompression, must be the one in ``MNIST_SHA256`` (so any faithful
+copy passes, compressed or not). A damaged or replaced file in the cache is
+downloaded again if ``download=True``, otherwise refused with an error naming
+it. Your own directories (``data_dir``, ``NEUROLAB_DATA``) are read as they
+are, so they may hold other data in the IDX format under MNIST's file names,
+such as Fashion-MNIST; ``load_mnist(verify=True)`` checks them as well.
+
 To use a copy you already have::
 
     export NEUROLAB_DATA=/path/to/dir/with/the/mnist/files
@@ -70,6 +79,16 @@ MNIST_MD5 = {
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
 }
 """Published md5 of each downloadable file (tests may replace this table)."""
+
+# The decompressed published files (MNIST_MD5) hash to these; so does a
+# re-compressed or uncompressed copy, which the .gz md5 would refuse.
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+"""sha256 of each IDX file's content, decompressed (tests may replace this table)."""
 
 MNIST_FILES = (
     "train-images-idx3-ubyte",
@@ -136,7 +155,11 @@ def load_idx(path: PathLike) -> np.ndarray:
         the rest    prod(dims) values of the type, C order
     """
     path = Path(path)
-    raw = _read_bytes(path, "load_idx")
+    return _parse_idx(_read_bytes(path, "load_idx"), path)
+
+
+def _parse_idx(raw: bytes, path: Path) -> np.ndarray:
+    """Decode the (decompressed) content ``raw`` of the IDX file ``path``; see ``load_idx``."""
     if len(raw) < 4 or raw[:2] != b"\x00\x00":
         raise DatasetError(
             f"load_idx: expected an IDX file starting with bytes 00 00 in '{path}', "
@@ -206,7 +229,11 @@ def default_cache_dir() -> Path:
 
 
 def load_mnist(
-    data_dir: Optional[PathLike] = None, *, download: bool = True, progress: bool = True
+    data_dir: Optional[PathLike] = None,
+    *,
+    download: bool = True,
+    verify: Optional[bool] = None,
+    progress: bool = True,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Load MNIST: 60,000 training and 10,000 test images of handwritten digits.
 
@@ -218,7 +245,16 @@ def load_mnist(
         download (if needed) goes into it. If None, ``$NEUROLAB_DATA`` then
         ``default_cache_dir()`` are searched and downloads go to the cache.
     download : bool, default True
-        Download the files if they are not found.
+        Download the files if they are not found, or if a file in the cache
+        fails its check (then each damaged file is replaced atomically).
+    verify : bool or None, default None
+        Check the sha256 of each IDX file's content against ``MNIST_SHA256``
+        before using it. None checks what neurolab manages, the cache and a
+        download just made, and reads your own ``data_dir`` or
+        ``$NEUROLAB_DATA`` as it is, so that directory may hold other IDX
+        data under MNIST's names (e.g. Fashion-MNIST). True checks wherever
+        the files are found; False checks nothing. ``mnist.pkl.gz`` has no
+        known checksum, so it is refused where files are checked.
     progress : bool, default True
         Report download progress on stderr.
 
@@ -234,8 +270,13 @@ def load_mnist(
     DatasetNotFoundError
         If the data is not found and cannot be downloaded.
     DatasetError
-        If a file is corrupt or inconsistent.
+        If a file is corrupt or inconsistent, or fails its check; the message
+        names the file, the expected and the actual sha256.
+    TypeError
+        If ``verify`` is not None, True or False.
     """
+    if verify is not None and not isinstance(verify, bool):
+        raise TypeError(f"load_mnist: expected verify to be None, True or False, got {verify!r}")
     if data_dir is not None:
         root = Path(data_dir)
         if not root.is_dir():
@@ -253,7 +294,20 @@ def load_mnist(
         candidates.append(download_dir)
 
     for directory in candidates:
-        found = _load_from(directory)
+        in_cache = data_dir is None and directory == download_dir
+        checked = in_cache if verify is None else verify
+        try:
+            found = _load_from(directory, checked)
+        except DatasetError as damaged:
+            if not (in_cache and checked and download):
+                raise
+            try:  # the cache is neurolab's own: replace what fails, read it again
+                _download_damaged(directory, progress)
+            except DatasetNotFoundError as exc:
+                raise DatasetError(
+                    f"{damaged}\nload_mnist could not download a good copy:\n{exc}"
+                ) from exc
+            found = _load_from(directory, checked)
         if found is not None:
             return found
     searched = ", ".join(f"'{d}'" for d in candidates)
@@ -263,25 +317,43 @@ def load_mnist(
             f"load_mnist: expected the MNIST files ({expected}) in {searched}, got "
             "none; set NEUROLAB_DATA to a directory holding them, or pass download=True"
         )
+    present = [p.name for p in (_existing(download_dir / n) for n in MNIST_FILES) if p]
+    if data_dir is not None and present:  # the user's files: a download would replace them
+        raise DatasetNotFoundError(
+            f"load_mnist: expected all four MNIST files in '{download_dir}' or none, got "
+            f"only {present}; downloading would replace them, so nothing was downloaded: "
+            "add the missing files, or pass a directory without them"
+        )
     try:
         download_mnist(download_dir, progress=progress)
     except DatasetNotFoundError as exc:
         raise DatasetNotFoundError(
             f"load_mnist: MNIST not found in {searched}, and the download failed.\n{exc}"
         ) from exc
-    return _load_from(download_dir)
+    return _load_from(download_dir, verify is not False)  # neurolab wrote these files
 
 
-def _load_from(directory: Path):
-    """Load MNIST from ``directory`` (IDX files first, then the pickle), or return None."""
+def _load_from(directory: Path, verify: bool):
+    """Load MNIST from ``directory`` (IDX files first, then the pickle), or return None.
+
+    With ``verify``, each IDX file must pass ``_check_content`` and the pickle
+    is refused (it has no known checksum).
+    """
     paths = [_existing(directory / name) for name in MNIST_FILES]
     if all(paths):
         train_images, train_labels, test_images, test_labels = paths
         return (
-            _load_split(train_images, train_labels),
-            _load_split(test_images, test_labels),
+            _load_split(train_images, train_labels, verify),
+            _load_split(test_images, test_labels, verify),
         )
     if (directory / MNIST_PICKLE).is_file():
+        if verify:
+            raise DatasetError(
+                f"load_mnist: expected the four IDX files in '{directory}' to check "
+                f"against MNIST_SHA256, got only {MNIST_PICKLE}, which has no known "
+                "checksum; pass verify=False to read it unchecked, or replace it with "
+                "the IDX files"
+            )
         return _load_pickle(directory / MNIST_PICKLE)
     return None
 
@@ -294,9 +366,11 @@ def _existing(stem: Path) -> Optional[Path]:
     return None
 
 
-def _load_split(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _load_split(
+    images_path: Path, labels_path: Path, verify: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Read and check one image file and its label file; return (x (N, 784), y (N,))."""
-    images, labels = load_idx(images_path), load_idx(labels_path)
+    images, labels = _read_idx(images_path, verify), _read_idx(labels_path, verify)
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DatasetError(
             f"load_mnist: expected uint8 images of shape (N, 28, 28) in "
@@ -314,6 +388,55 @@ def _load_split(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.nd
         )
     _check_labels(labels, labels_path)
     return images.reshape(len(images), 784), labels
+
+
+def _read_idx(path: Path, verify: bool) -> np.ndarray:
+    """``load_idx(path)``, checking the content first if ``verify`` (one read, one inflate)."""
+    raw = _read_bytes(path, "load_idx")
+    if verify:
+        _check_content(raw, path)
+    return _parse_idx(raw, path)
+
+
+def _check_content(raw: bytes, path: Path) -> None:
+    """Raise DatasetError unless ``raw``, the decompressed ``path``, has its MNIST sha256."""
+    name = path.name.removesuffix(".gz")
+    expected = MNIST_SHA256[name]
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual != expected:
+        raise DatasetError(
+            f"load_mnist: expected '{path}' to hold MNIST's {name} (sha256 of the "
+            f"content {expected}), got sha256 {actual}; the file is damaged or holds "
+            "other data: delete it and load again with download=True, or pass "
+            "verify=False to use it as it is"
+        )
+
+
+def _download_damaged(directory: Path, progress: bool) -> None:
+    """Download again each MNIST file in ``directory`` that is missing or fails its check.
+
+    Only those files are fetched (a good copy that is re-compressed or
+    uncompressed stays), each replaced atomically by ``_download_file``.
+    """
+    for name in MNIST_FILES:
+        path = _existing(directory / name)
+        if _intact(path):
+            continue
+        target = directory / (name + ".gz")
+        _download_file(target.name, MNIST_MD5[target.name], target, MNIST_MIRRORS, progress)
+        if path is not None and path != target:
+            path.unlink()  # a damaged uncompressed copy, which the .gz now shadows
+
+
+def _intact(path: Optional[Path]) -> bool:
+    """Whether ``path`` exists, decompresses and passes ``_check_content``."""
+    if path is None:
+        return False
+    try:
+        _check_content(_read_bytes(path, "load_idx"), path)
+    except DatasetError:
+        return False
+    return True
 
 
 def _check_labels(labels: np.ndarray, path: Path) -> None:

@@ -60,7 +60,7 @@ def raw(mnist_dir):
 
 @pytest.fixture(scope="module")
 def mnist(mnist_dir):
-    return load_mnist(mnist_dir, download=False)
+    return load_mnist(mnist_dir, download=False, verify=True)  # MNIST_SHA256 against the real files
 
 
 @pytest.mark.parametrize("name", MNIST_FILES)

@@ -66,6 +66,21 @@ def write_mnist(directory, n_train=3, n_test=2, compress=True, seed=0):
     return (xtr, ytr), (xte, yte)
 
 
+def content_of(path):
+    data = Path(path).read_bytes()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+def trust(monkeypatch, directory):
+    """Make the IDX files in ``directory`` the known MNIST (their sha256s replace the table)."""
+    checksums = {}
+    for name in datasets.MNIST_FILES:
+        path = directory / (name + ".gz")
+        path = path if path.is_file() else directory / name
+        checksums[name] = hashlib.sha256(content_of(path)).hexdigest()
+    monkeypatch.setattr(datasets, "MNIST_SHA256", checksums)
+
+
 def write_file(tmp_path, data, name="data.idx"):
     path = tmp_path / name
     path.write_bytes(data)
@@ -234,6 +249,7 @@ def test_search_order_argument_env_cache(tmp_path, monkeypatch):
     write_mnist(tmp_path / "arg", n_train=1)
     write_mnist(tmp_path / "env", n_train=2)
     write_mnist(tmp_path / "xdg" / "neurolab" / "mnist", n_train=3)
+    trust(monkeypatch, tmp_path / "xdg" / "neurolab" / "mnist")
     monkeypatch.setenv("NEUROLAB_DATA", str(tmp_path / "env"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
 
@@ -246,6 +262,7 @@ def test_search_order_argument_env_cache(tmp_path, monkeypatch):
 def test_env_dir_without_files_falls_back_to_cache(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
     write_mnist(tmp_path / "home" / ".cache" / "neurolab" / "mnist", n_train=4)
+    trust(monkeypatch, tmp_path / "home" / ".cache" / "neurolab" / "mnist")
     monkeypatch.setenv("NEUROLAB_DATA", str(tmp_path / "empty"))
     assert len(load_mnist(download=False)[0][0]) == 4
 
@@ -446,13 +463,14 @@ def server():
 
 @pytest.fixture
 def gz_files(tmp_path, monkeypatch):
-    """Tiny MNIST .gz files (name -> bytes); their md5s replace the published ones."""
+    """Tiny MNIST .gz files (name -> bytes); their checksums replace the published ones."""
     source = tmp_path / "source"
     arrays = write_mnist(source, n_train=4, n_test=2, seed=7)
     files = {name + ".gz": (source / (name + ".gz")).read_bytes()
              for name in datasets.MNIST_FILES}
     monkeypatch.setattr(datasets, "MNIST_MD5",
                         {name: hashlib.md5(data).hexdigest() for name, data in files.items()})
+    trust(monkeypatch, source)
     return files, arrays
 
 
@@ -595,6 +613,23 @@ def test_load_mnist_downloads_into_explicit_dir(tmp_path, server, gz_files, monk
     assert not (tmp_path / "home").exists()
 
 
+def test_a_download_never_replaces_files_in_your_own_directory(tmp_path, server, gz_files,
+                                                             monkeypatch):
+    """Three Fashion-MNIST-like files and one missing: refuse, rather than overwrite them."""
+    files, _ = gz_files
+    monkeypatch.setattr(datasets, "MNIST_MIRRORS", (serve(server, "m", files),))
+    mine = tmp_path / "mine"
+    write_mnist(mine, seed=7)
+    (mine / "t10k-labels-idx1-ubyte.gz").unlink()
+    before = {p.name: p.read_bytes() for p in mine.iterdir()}
+    with pytest.raises(DatasetNotFoundError, match=r"expected all four MNIST files in '.*mine' "
+                       r"or none, got only \['train-images-idx3-ubyte.gz', .*\]; downloading "
+                       r"would replace them, so nothing was downloaded"):
+        load_mnist(mine, progress=False)
+    assert {p.name: p.read_bytes() for p in mine.iterdir()} == before
+    assert server.requests == []
+
+
 def test_offline_error_says_what_was_tried_and_what_to_do(tmp_path, monkeypatch):
     first, second = refused_url(), refused_url()
     monkeypatch.setattr(datasets, "MNIST_MIRRORS", (first, second))
@@ -612,3 +647,153 @@ def test_offline_error_says_what_was_tried_and_what_to_do(tmp_path, monkeypatch)
         assert name in message
     assert "set NEUROLAB_DATA to the directory holding them" in message
     assert leftovers(cache) == []
+
+
+# ----------------------------------------------------------------- checksums
+def tamper(path):
+    """Overwrite an IDX file with other valid content of the same shape; return its sha256."""
+    array = load_idx(path)
+    modulus = 10 if array.ndim == 1 else 256  # labels stay in 0..9
+    data = idx_bytes(((array.astype(np.int64) + 1) % modulus).astype(np.uint8))
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_checked_cache_accepts_any_faithful_copy(tmp_path, monkeypatch):
+    cache = default_cache_dir()
+    (xtr, ytr), (xte, yte) = write_mnist(cache, n_train=3)
+    trust(monkeypatch, cache)
+    images = cache / "train-images-idx3-ubyte.gz"
+    plain = images.with_suffix("")  # decompressed: same content, other bytes
+    plain.write_bytes(gzip.decompress(images.read_bytes()))
+    images.unlink()
+    labels = cache / "t10k-labels-idx1-ubyte.gz"
+    recompressed = gzip.compress(content_of(labels), compresslevel=1, mtime=1)
+    assert recompressed != labels.read_bytes()
+    labels.write_bytes(recompressed)
+    (x_train, y_train), (x_test, y_test) = load_mnist(progress=False)  # mirrors refuse
+    np.testing.assert_array_equal(x_train.reshape(-1, 28, 28), xtr)
+    np.testing.assert_array_equal(y_test, yte)
+
+
+@pytest.mark.parametrize("verify", [None, True])
+def test_tampered_cache_file_is_refused_offline(tmp_path, monkeypatch, verify):
+    cache = default_cache_dir()
+    write_mnist(cache)
+    trust(monkeypatch, cache)
+    labels = cache / "train-labels-idx1-ubyte.gz"
+    actual = tamper(labels)
+    tampered = labels.read_bytes()
+    expected = datasets.MNIST_SHA256["train-labels-idx1-ubyte"]
+    with pytest.raises(DatasetError, match=rf"^load_mnist: expected '{re.escape(str(labels))}' "
+                       rf"to hold MNIST's train-labels-idx1-ubyte \(sha256 of the content "
+                       rf"{expected}\), got sha256 {actual}; the file is damaged or holds "
+                       r"other data: delete it and load again with download=True, or pass "
+                       r"verify=False to use it as it is$"):
+        load_mnist(download=False, verify=verify)
+    assert labels.read_bytes() == tampered  # refused, not deleted behind the user's back
+
+
+def test_verify_false_reads_the_cache_unchecked(tmp_path, monkeypatch):
+    cache = default_cache_dir()
+    write_mnist(cache)
+    trust(monkeypatch, cache)
+    tamper(cache / "train-labels-idx1-ubyte.gz")
+    (_, y_train), _ = load_mnist(download=False, verify=False)
+    np.testing.assert_array_equal(y_train, load_idx(cache / "train-labels-idx1-ubyte.gz"))
+
+
+@pytest.mark.parametrize("compressed", [True, False], ids=["gz", "uncompressed"])
+def test_tampered_cache_file_is_downloaded_again(tmp_path, server, gz_files, monkeypatch,
+                                                 compressed):
+    files, ((xtr, ytr), (xte, yte)) = gz_files
+    monkeypatch.setattr(datasets, "MNIST_MIRRORS", (serve(server, "m", files),))
+    cache = default_cache_dir()
+    cache.mkdir(parents=True)
+    for name, data in files.items():
+        (cache / name).write_bytes(data)
+    # A good copy re-compressed (its .gz md5 differs) stays: only the damaged file is fetched.
+    images = cache / "train-images-idx3-ubyte.gz"
+    images.write_bytes(gzip.compress(content_of(images), compresslevel=1, mtime=1))
+    recompressed = images.read_bytes()
+    labels = cache / "t10k-labels-idx1-ubyte.gz"
+    if not compressed:
+        labels.rename(labels.with_suffix(""))
+        labels = labels.with_suffix("")
+    tamper(labels)
+    (x_train, y_train), (x_test, y_test) = load_mnist(progress=False)
+    np.testing.assert_array_equal(y_test, yte)
+    np.testing.assert_array_equal(x_train.reshape(-1, 28, 28), xtr)
+    assert server.requests == ["/m/t10k-labels-idx1-ubyte.gz"]
+    assert images.read_bytes() == recompressed
+    assert (cache / "t10k-labels-idx1-ubyte.gz").read_bytes() == files["t10k-labels-idx1-ubyte.gz"]
+    assert leftovers(cache) == sorted(files)  # no damaged copy, no temporary .part file
+
+
+def test_tampered_cache_file_and_failed_download_says_both(tmp_path, gz_files):
+    files, _ = gz_files
+    cache = default_cache_dir()
+    cache.mkdir(parents=True)
+    for name, data in files.items():
+        (cache / name).write_bytes(data)
+    images = cache / "train-images-idx3-ubyte.gz"
+    tamper(images)
+    tampered = images.read_bytes()
+    with pytest.raises(DatasetError, match=r"(?s)^load_mnist: expected '.*train-images-idx3-"
+                       r"ubyte.gz' to hold MNIST's train-images-idx3-ubyte .*\nload_mnist could "
+                       r"not download a good copy:\ndownload_mnist: expected to download "
+                       r"'train-images-idx3-ubyte.gz' into .*Connection refused"):
+        load_mnist(progress=False)  # the mirror refuses connections
+    assert leftovers(cache) == sorted(files)  # no temporary .part file
+    assert images.read_bytes() == tampered  # not truncated by the failed attempt
+
+
+@pytest.mark.parametrize("where", ["data_dir", "NEUROLAB_DATA"])
+def test_own_directory_with_other_idx_data_loads_unchecked(tmp_path, monkeypatch, where):
+    # Like Fashion-MNIST: valid IDX files under MNIST's names, other content.
+    own = tmp_path / "fashion"
+    (xtr, ytr), (xte, yte) = write_mnist(own, n_train=4, seed=42)
+    before = {path.name: path.read_bytes() for path in own.iterdir()}
+    data_dir = own if where == "data_dir" else None
+    if where == "NEUROLAB_DATA":
+        monkeypatch.setenv("NEUROLAB_DATA", str(own))
+    (x_train, y_train), (x_test, y_test) = load_mnist(data_dir, download=False)
+    np.testing.assert_array_equal(x_train.reshape(-1, 28, 28), xtr)
+    np.testing.assert_array_equal(y_test, yte)
+    assert {path.name: path.read_bytes() for path in own.iterdir()} == before
+    with pytest.raises(DatasetError, match=r"expected '.*fashion/train-images-idx3-ubyte.gz' "
+                       r"to hold MNIST's train-images-idx3-ubyte \(sha256 of the content "
+                       r"ba891046e6505d7a"):
+        load_mnist(data_dir, download=False, verify=True)
+
+
+def test_pickle_is_refused_where_files_are_checked(tmp_path):
+    data = make_pickle_data()
+    write_pickle(tmp_path, data)  # your own directory: read unchecked
+    assert len(load_mnist(tmp_path, download=False)[0][0]) == 5
+    cache = default_cache_dir()
+    cache.mkdir(parents=True)
+    write_pickle(cache, data)
+    for call in (lambda: load_mnist(download=False),
+                 lambda: load_mnist(tmp_path, download=False, verify=True)):
+        with pytest.raises(DatasetError, match=r"expected the four IDX files in '.*' to check "
+                           r"against MNIST_SHA256, got only mnist.pkl.gz, which has no known "
+                           r"checksum; pass verify=False to read it unchecked"):
+            call()
+    assert len(load_mnist(download=False, verify=False)[0][0]) == 5
+
+
+def test_a_download_into_data_dir_is_checked(tmp_path, server, gz_files, monkeypatch):
+    files, _ = gz_files
+    monkeypatch.setattr(datasets, "MNIST_MIRRORS", (serve(server, "m", files),))
+    monkeypatch.setitem(datasets.MNIST_SHA256, "t10k-images-idx3-ubyte", "0" * 64)
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(DatasetError, match=r"expected '.*mine/t10k-images-idx3-ubyte.gz' to "
+                       r"hold MNIST's t10k-images-idx3-ubyte \(sha256 of the content 0{64}\)"):
+        load_mnist(tmp_path / "mine", progress=False)
+
+
+def test_verify_must_be_none_or_bool(tmp_path):
+    with pytest.raises(TypeError, match=r"load_mnist: expected verify to be None, True or "
+                       r"False, got 'yes'"):
+        load_mnist(tmp_path, verify="yes")
