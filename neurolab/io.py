@@ -102,7 +102,7 @@ def register(cls: type) -> type:
             key = key_of(cls)
             if not isinstance(key, str) or not key:
                 raise ValueError(
-                    f"register: expected {cls.__qualname__} to set its own name (a class attribute "
+                    f"register: expected {cls.__name__} to set its own name (a class attribute "
                     f"name = '...', used in saved files), got {getattr(cls, 'name', None)!r} from its base"
                 )
             known = table.get(key)
@@ -612,8 +612,9 @@ def _check_round_trip(network, text: str, arrays: dict, where: str) -> None:
 
     def fail(problem: str) -> ValueError:
         return ValueError(
-            f"{where}: expected a network that load rebuilds as it is, got {problem}; "
-            "nothing was written (see docs/custom_layers.md, 'Saving your layer')"
+            f"{where}: expected a network that load rebuilds as it is, got {problem}; nothing was "
+            "written (each class's get_config() returns its __init__ arguments: see "
+            "docs/custom_layers.md, 'Saving and loading')"
         )
 
     rebuilt = _build(_parse(text, fail), _Arrays.in_memory({k: v for k, v in arrays.items() if k != _META}), fail)
