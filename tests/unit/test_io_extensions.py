@@ -327,3 +327,64 @@ def test_a_config_nested_deeper_than_load_reads_is_refused_before_writing(tmp_pa
         deep = [deep]
     net = nl.NeuralNetwork([Offset(deep), nl.Dense(3, 2, rng=0)], "mse")
     refused_before_writing(tmp_path, net, r"a description nested 2\d levels deep \(at most 16\)")
+
+
+# -- any network of built-in pieces: save, load, the same network ---------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ACTIVATIONS = ["identity", "relu", "sigmoid", "tanh", "softmax"]
+
+
+@st.composite
+def trained_networks(draw):
+    """A network of built-in layers with drawn settings, trained a few steps with a drawn optimizer."""
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    loss = draw(st.sampled_from(["mse", "cross_entropy", "binary_cross_entropy"]))
+    n_in = draw(st.integers(1, 4))
+    n_out = {"mse": draw(st.integers(1, 3)), "cross_entropy": draw(st.integers(2, 4)), "binary_cross_entropy": 1}[loss]
+    widths = [n_in] + draw(st.lists(st.integers(1, 5), max_size=2)) + [n_out]
+    layers = []
+    if draw(st.booleans()):
+        layers.append(nl.Rescale(draw(st.floats(0.01, 10)), draw(st.floats(-1, 1)), dtype=dtype))
+    for k, (a, b) in enumerate(zip(widths, widths[1:])):
+        last = k == len(widths) - 2
+        if last and loss != "mse":
+            activation = "identity"
+        else:
+            activation = draw(st.sampled_from(ACTIVATIONS + ["leaky_relu"]))
+            if activation == "leaky_relu":
+                activation = nl.activations.LeakyReLU(draw(st.floats(0, 2)))
+        layers.append(nl.Dense(a, b, activation, rng=draw(st.integers(0, 99)), dtype=dtype))
+        if not last and draw(st.booleans()):
+            layers.append(nl.Dropout(draw(st.floats(0, 0.9)), rng=draw(st.integers(0, 99))))
+    optimizer = draw(st.sampled_from([
+        lambda: nl.optim.SGD(lr=0.05, momentum=draw(st.sampled_from([0.0, 0.5])), weight_decay=draw(st.sampled_from([0.0, 1e-3]))),
+        lambda: nl.optim.SGD(lr=0.05, momentum=0.9, nesterov=True),
+        lambda: nl.optim.RMSprop(lr=0.01, alpha=draw(st.floats(0, 0.99)), momentum=draw(st.sampled_from([0.0, 0.3]))),
+        lambda: nl.optim.Adam(lr=0.01, betas=(draw(st.floats(0, 0.99)), draw(st.floats(0, 0.999))), weight_decay=draw(st.sampled_from([0.0, 1e-2]))),
+    ]))()
+    net = nl.NeuralNetwork(layers, loss)
+    rng = np.random.default_rng(draw(st.integers(0, 99)))
+    X = rng.normal(size=(12, n_in)) * draw(st.sampled_from([1.0, 100.0]))
+    y = rng.integers(0, 2 if loss == "binary_cross_entropy" else n_out, 12) if loss != "mse" else rng.normal(size=(12, n_out))
+    net.fit(X, y, epochs=draw(st.integers(1, 2)), batch_size=draw(st.integers(1, 12)), optimizer=optimizer, rng=1, verbose=0)
+    return net, X, y
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=trained_networks())
+def test_any_network_of_built_in_pieces_loads_back_the_same_and_trains_on_the_same(tmp_path_factory, case):
+    net, X, y = case
+    loaded = nl.load(net.save(tmp_path_factory.mktemp("m") / "m.npz"))
+    assert nl.io._describe(loaded) == nl.io._describe(net)
+    np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
+    for p, q in zip(net.parameters(), loaded.parameters()):
+        a, b = net.optimizer.state.get(p, {}), loaded.optimizer.state.get(q, {})
+        assert sorted(a) == sorted(b)
+        for key in a:
+            np.testing.assert_array_equal(b[key], a[key])
+    net.fit(X, y, epochs=1, batch_size=5, verbose=0)
+    loaded.fit(X, y, epochs=1, batch_size=5, verbose=0)
+    for p, q in zip(net.parameters(), loaded.parameters()):
+        np.testing.assert_array_equal(q.value, p.value)
