@@ -359,14 +359,14 @@ def trained_networks(draw):
         if not last and draw(st.booleans()):
             layers.append(nl.Dropout(draw(st.floats(0, 0.9)), rng=draw(st.integers(0, 99))))
     optimizer = draw(st.sampled_from([
-        lambda: nl.optim.SGD(lr=0.05, momentum=draw(st.sampled_from([0.0, 0.5])), weight_decay=draw(st.sampled_from([0.0, 1e-3]))),
-        lambda: nl.optim.SGD(lr=0.05, momentum=0.9, nesterov=True),
+        lambda: nl.optim.SGD(lr=0.01, momentum=draw(st.sampled_from([0.0, 0.5])), weight_decay=draw(st.sampled_from([0.0, 1e-3]))),
+        lambda: nl.optim.SGD(lr=0.01, momentum=0.9, nesterov=True),
         lambda: nl.optim.RMSprop(lr=0.01, alpha=draw(st.floats(0, 0.99)), momentum=draw(st.sampled_from([0.0, 0.3]))),
         lambda: nl.optim.Adam(lr=0.01, betas=(draw(st.floats(0, 0.99)), draw(st.floats(0, 0.999))), weight_decay=draw(st.sampled_from([0.0, 1e-2]))),
     ]))()
     net = nl.NeuralNetwork(layers, loss)
     rng = np.random.default_rng(draw(st.integers(0, 99)))
-    X = rng.normal(size=(12, n_in)) * draw(st.sampled_from([1.0, 100.0]))
+    X = rng.normal(size=(12, n_in)) * draw(st.sampled_from([1.0, 3.0]))
     y = rng.integers(0, 2 if loss == "binary_cross_entropy" else n_out, 12) if loss != "mse" else rng.normal(size=(12, n_out))
     net.fit(X, y, epochs=draw(st.integers(1, 2)), batch_size=draw(st.integers(1, 12)), optimizer=optimizer, rng=1, verbose=0)
     return net, X, y
