@@ -5,8 +5,8 @@
 ...                        loss="binary_cross_entropy")
 
 Modules: ``activations``, ``losses``, ``init``, ``optim``, ``callbacks``, ``datasets``, ``io``,
-``metrics``, ``analysis``, ``gradcheck``, and ``testing`` (needs Hypothesis) and ``plots`` (needs
-matplotlib), imported on first use; the classes
+``metrics``, ``analysis``, ``gradcheck``, and ``testing`` (needs Hypothesis), ``plots`` (needs
+matplotlib) and ``lab`` (the browser page; standard library only), imported on first use; the classes
 ``Parameter``, ``Layer``, ``Dense``, ``Dropout``, ``Rescale``, ``Neuron`` and ``NeuralNetwork``;
 ``load`` and ``register`` (your own layers, activations, losses, optimizers) for saved models.
 """
@@ -22,9 +22,9 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # neurolab.testing needs Hypothesis and neurolab.plots matplotlib, optional dependencies:
-    # import them on first use.
-    if name in ("testing", "plots"):
+    # neurolab.testing needs Hypothesis and neurolab.plots matplotlib, optional dependencies;
+    # neurolab.lab (an HTTP server) is a front end few scripts need: import them on first use.
+    if name in ("testing", "plots", "lab"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
