@@ -11,9 +11,10 @@ matplotlib) and ``lab`` (the browser page; standard library only), imported on f
 ``load`` and ``register`` (your own layers, activations, losses, optimizers) for saved models.
 """
 
-from . import activations, analysis, callbacks, datasets, gradcheck, init, io, losses, metrics, optim
+from . import activations, analysis, callbacks, datasets, diagnostics, gradcheck, init, io, losses, metrics, optim
 from .io import ModelFileError, load, register, register_layer
 from .layer import Dense, Dropout, Layer, Rescale
+from .diagnostics import InputRangeWarning, NonFiniteError
 from .network import NeuralNetwork
 from .neuron import Neuron
 from .parameter import Parameter
@@ -32,10 +33,12 @@ def __getattr__(name: str):
 
 __all__ = [
     "Dense",
+    "InputRangeWarning",
     "Dropout",
     "Layer",
     "ModelFileError",
     "NeuralNetwork",
+    "NonFiniteError",
     "Neuron",
     "Parameter",
     "Rescale",
@@ -43,6 +46,7 @@ __all__ = [
     "analysis",
     "callbacks",
     "datasets",
+    "diagnostics",
     "gradcheck",
     "init",
     "io",

@@ -255,11 +255,21 @@ def _parse(text: str, fail) -> dict:
     low_high = field(meta, "input_range", (list, type(None)), "the input range")
     if low_high is not None and not (
         len(low_high) == 2
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in low_high)
+        and all(_finite_number(v) for v in low_high)
         and low_high[0] <= low_high[1]
     ):
-        raise fail(f"an input range {low_high!r} (expected [low, high] with low <= high)")
+        raise fail(f"an input range {low_high!r} (expected [low, high], finite numbers with low <= high)")
     return meta
+
+
+def _finite_number(value) -> bool:
+    """Whether a JSON value is a number that a float holds (not a bool, NaN, inf, or an int beyond float's range)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int of hundreds of digits
+        return False
 
 
 def _depth(text: str) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import numpy as np
 from . import losses as _losses
 from . import optim as _optim
 from .callbacks import Callback, ProgressBar
+from .diagnostics import InputRangeWarning, NonFiniteError, data_fault, far_from, largest, output_error, range_message
 from .layer import Dense, Layer
 from .validation import as_array, as_generator, finite, numeric_array, positive_int
 
@@ -28,6 +31,17 @@ class NeuralNetwork:
         :mod:`neurolab.losses`), or a ``Loss`` object. The classification losses take
         logits, so the last layer's activation is ``"identity"``.
 
+    Attributes
+    ----------
+    optimizer : Optimizer or None
+        The optimizer of the last ``fit``; the next ``fit`` carries on with it and its state.
+    shuffle_rng : numpy.random.Generator or None
+        The Generator of the last ``fit``'s shuffling.
+    input_range : (float, float) or None
+        The smallest and largest input value over every ``fit`` so far (a resumed ``fit``
+        widens it), None before the first. Assign a pair to restore it, None to stop the range
+        check described below.
+
     Notes
     -----
     One training step, written out; ``fit`` runs exactly these calls for every batch::
@@ -40,6 +54,20 @@ class NeuralNetwork:
 
     (``fit`` passes ``input_grad=False`` to ``backward``: it needs no dL/dX, which saves the
     first layer's largest matrix product and changes no gradient.)
+
+    Inputs far from the training range: ``predict``, ``predict_proba`` and ``evaluate`` take
+    the range ``[lo, hi]`` of their ``X`` and warn (:class:`InputRangeWarning`) when it is far
+    from ``input_range = (low, high)``, whose span is ``s = high - low``::
+
+        too wide     lo < low - 20 s   or   hi > high + 20 s
+        too narrow   hi - lo < s / 20        (judged when X holds at least 100 values)
+
+    Raw pixels (0 to 255) given to a network trained on scaled ones (0 to 1) are 254 spans
+    too wide; scaled pixels given to one trained on raw pixels (``Rescale(1 / 255)`` inside)
+    are 255 times too narrow; held-out data like the training data is neither. A network
+    warns once, and again only after its ``input_range`` changes. A constant training input
+    (``s = 0``) gives no scale to compare with, and a few values (one row of a few features)
+    have no telling span, so neither is judged.
     """
 
     def __init__(self, layers, loss) -> None:
@@ -78,6 +106,28 @@ class NeuralNetwork:
         self.optimizer = None
         self.shuffle_rng: np.random.Generator | None = None  # the Generator of the last fit's shuffling
         self._input_shapes: list[tuple[int, ...]] = []  # each layer's input shape in the last forward
+        self._input_range: tuple[float, float] | None = None
+        self._range_warned = False  # an InputRangeWarning was given for the current input_range
+
+    @property
+    def input_range(self) -> tuple[float, float] | None:
+        """``(low, high)``: the smallest and largest input value of every ``fit`` so far; None before the first."""
+        return self._input_range
+
+    @input_range.setter
+    def input_range(self, value) -> None:
+        where = "NeuralNetwork.input_range"
+        if value is not None:
+            pair = list(value) if isinstance(value, (tuple, list, np.ndarray)) else None
+            if pair is None or len(pair) != 2 or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in pair):
+                raise TypeError(f"{where}: expected None or a pair (low, high) of numbers, got {value!r}")
+            low, high = float(pair[0]), float(pair[1])
+            if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+                raise ValueError(f"{where}: expected finite numbers with low <= high, got ({low}, {high})")
+            value = (low, high)
+        if value != self._input_range:  # a new range deserves its own warning
+            self._range_warned = False
+        self._input_range = value
 
     # -- parameters ---------------------------------------------------------------------
     def parameters(self) -> list:
@@ -222,7 +272,13 @@ class NeuralNetwork:
         FloatingPointError
             When the loss stops being finite. The weights and the optimizer's state are
             restored to those at the start of that epoch, the last ones known to give a
-            finite loss.
+            finite loss. The samples used so far then run again with the weights this ``fit``
+            started from, before any step: if one gives NaN or infinity in some layer, or holds
+            an input whose square overflows the dtype, or the failing batch's loss is still not
+            finite, the data is the cause, and the error is a :class:`NonFiniteError` naming
+            the rows of ``X`` and, for an overflow, the layer and the quantity. Otherwise the
+            steps diverged: the message gives the learning rate and how far they took the
+            largest weight.
         KeyboardInterrupt
             Passed on after the layers' modes are restored and ``on_train_end`` has run; the
             network is usable (and can be saved) as it stands.
@@ -246,18 +302,20 @@ class NeuralNetwork:
         elif self.shuffle_rng is None:
             self.shuffle_rng = np.random.default_rng()
 
+        self._widen_input_range(X)
         self._batches_per_epoch = -(-X.shape[0] // batch_size)  # for the progress bar
         history: dict[str, list[float]] = {"loss": [], "accuracy": [], "lr": []}
         if validation_data is not None:
             history.update(val_loss=[], val_accuracy=[])
         was_training = [layer.training for layer in self.layers]
+        fit_start = [p.value.copy() for p in self.parameters()]  # to tell bad data from divergence, should the loss overflow
         for callback in callbacks:
             callback.on_train_begin(self, epochs)
         try:
             for epoch in range(1, epochs + 1):
                 for callback in callbacks:
                     callback.on_epoch_begin(self, epoch)
-                logs = self._train_epoch(X, y, epoch, batch_size, shuffle, callbacks)
+                logs = self._train_epoch(X, y, epoch, batch_size, shuffle, callbacks, fit_start)
                 if validation_data is not None:
                     scores = self.evaluate(*validation_data)
                     logs.update(val_loss=scores["loss"], val_accuracy=scores["accuracy"])
@@ -273,11 +331,13 @@ class NeuralNetwork:
                 callback.on_train_end(self, history)
         return history
 
-    def _train_epoch(self, X, y, epoch: int, batch_size: int, shuffle: bool, callbacks) -> dict:
+    def _train_epoch(self, X, y, epoch: int, batch_size: int, shuffle: bool, callbacks, fit_start) -> dict:
         """One pass over ``(X, y)`` in training mode, one optimizer step per batch; return the epoch's logs.
 
         If the loss stops being finite, the weights and optimizer state of the epoch's start
-        (the last known to be good) are put back and a FloatingPointError is raised.
+        (the last known to be good) are put back and a FloatingPointError is raised (see
+        :meth:`_failed`, which also reads ``fit_start``, the weights the ``fit`` call started
+        from; nothing beyond the loss is checked until then).
         """
         params, optimizer = self.parameters(), self.optimizer
         start_values = [p.value.copy() for p in params]
@@ -293,10 +353,11 @@ class NeuralNetwork:
                 out = self.forward(x)
                 loss = self.loss.forward(out, target)
                 if not math.isfinite(loss):
-                    raise self._restored(
-                        params, start_values, start_state,
+                    raise self._failed(
                         f"a finite loss, got {loss} at epoch {epoch}, batch {batch}; the weights and "
                         f"optimizer state from the start of epoch {epoch}",
+                        params, start_values, start_state, fit_start,
+                        X, order[: start + len(index)] if epoch == 1 else order, (x, target),
                     )
                 self.zero_grad()
                 self.backward(self.loss.backward(), input_grad=False)
@@ -307,22 +368,41 @@ class NeuralNetwork:
             for callback in callbacks:
                 callback.on_batch_end(self, batch, {"loss": loss_sum / seen, "accuracy": correct / seen})
         if not all(np.isfinite(p.value).all() for p in params):  # the last step may have overflowed
-            raise self._restored(
-                params, start_values, start_state,
+            raise self._failed(
                 f"finite weights, got non-finite ones after epoch {epoch}; the weights and optimizer state from its start",
+                params, start_values, start_state, fit_start, X, order, None,
             )
         return {"loss": loss_sum / n, "accuracy": correct / n, "lr": getattr(optimizer, "lr", float("nan"))}
 
-    def _restored(self, params, values, state, problem: str) -> FloatingPointError:
-        """Put back the weights and optimizer state of an epoch's start; return the error saying so."""
+    def _failed(self, problem: str, params, values, state, fit_start, X, seen, batch) -> FloatingPointError:
+        """Put back the weights and optimizer state of an epoch's start; return the error saying what went wrong.
+
+        ``values`` and ``state`` are the epoch's start, ``fit_start`` the weights the ``fit``
+        call started from, ``seen`` the rows of ``X`` it has used, and ``batch`` the
+        ``(x, target)`` whose loss was not finite (None when the weights were found non-finite
+        at the epoch's end). Runs only once training has failed: the loop pays nothing for it.
+        """
+        reached = largest(p.value for p in params)
         for p, value in zip(params, values):
             p.value[...] = value
         self.optimizer.state.clear()
         self.optimizer.state.update(state)
+        text = f"NeuralNetwork.fit: expected {problem} were restored."
+        cause = data_fault(self, fit_start, X, seen, batch)
+        if cause is not None:
+            return NonFiniteError(f"{text} The training data, not the learning rate, is the cause: {cause}")
         return FloatingPointError(
-            f"NeuralNetwork.fit: expected {problem} were restored. Try a smaller learning rate "
-            f"(now {getattr(self.optimizer, 'lr', '?')})"
+            f"{text} Try a smaller learning rate (now {getattr(self.optimizer, 'lr', '?')}): the samples used "
+            f"give finite values with the weights this fit started from, and its steps took the largest "
+            f"|weight| from {largest(fit_start):g} to {reached:g}"
         )
+
+    def _widen_input_range(self, X: np.ndarray) -> None:
+        """Widen ``input_range`` to take in the values of ``X`` (one pass for min, one for max)."""
+        low, high = float(X.min()), float(X.max())
+        if self._input_range is not None:
+            low, high = min(low, self._input_range[0]), max(high, self._input_range[1])
+        self.input_range = (low, high)
 
     def _split_validation(self, X, y, validation_data, validation_split):
         where = "NeuralNetwork.fit"
@@ -348,40 +428,70 @@ class NeuralNetwork:
         return X[:cut], y[:cut], (X[cut:], y[cut:])
 
     # -- inference ----------------------------------------------------------------------
-    def _outputs(self, X: np.ndarray, batch_size: int, method: str) -> np.ndarray:
-        """The network's output for X in evaluation mode, computed ``batch_size`` rows at a time.
+    def _outputs(self, X: np.ndarray, batch_size: int, method: str, *, watch_range: bool = True) -> np.ndarray:
+        """The network's output ``(N, outputs)`` for X in evaluation mode, computed ``batch_size`` rows at a time.
 
         It runs on shallow copies of the layers (the same parameters, their own caches, in
         evaluation mode), so that the layers and their neurons keep showing the batch of the
         last ``forward`` or ``fit``, and no layer's mode changes. This also makes inference
         from another thread safe while ``fit`` runs: it reads the weights as they are then.
+
+        ``watch_range``: warn when X is far outside ``input_range`` (see the class's Notes).
+        An output holding NaN or infinity raises :class:`NonFiniteError`.
         """
         X = self._check_X(X, method)
         batch_size = positive_int(batch_size, "batch_size", f"NeuralNetwork.{method}")
+        if watch_range:
+            self._warn_if_far(X, method)
         layers = eval_copies(self.layers)
         starts = range(0, X.shape[0], batch_size) if X.shape[0] else [0]  # no samples: one empty batch gives the width
-        return np.concatenate([_run(layers, X[i : i + batch_size])[0] for i in starts])
+        out = np.concatenate([_run(layers, X[i : i + batch_size])[0] for i in starts])
+        if not np.isfinite(out).all():  # one pass over the small result: NaN never leaves as an answer
+            raise output_error(layers, X, batch_size, out, method)
+        return out
+
+    def _warn_if_far(self, X: np.ndarray, method: str) -> None:
+        """Warn (InputRangeWarning, once per ``input_range``) when X is far outside ``input_range``."""
+        if self._input_range is None or self._range_warned or X.size == 0:
+            return
+        seen = (float(X.min()), float(X.max()))  # one pass each, no larger than the finiteness check
+        how = far_from(self._input_range, seen, X.size)
+        if how is not None:
+            self._range_warned = True
+            warnings.warn(
+                range_message(self.layers, f"NeuralNetwork.{method}", self._input_range, seen, how),
+                InputRangeWarning,
+                stacklevel=4,  # the user's call: _warn_if_far <- _outputs <- predict, predict_proba or evaluate
+            )
 
     def _output_width(self, X: np.ndarray, method: str) -> int:
         """The number of outputs: the last layer's ``out_features``, or, for a last layer that
         does not declare it, the width of the output for the first sample of X (on copies)."""
         width = getattr(self.layers[-1], "out_features", None)
-        return width if isinstance(width, int) else self._outputs(X[:1], 1, method).shape[1]
+        return width if isinstance(width, int) else self._outputs(X[:1], 1, method, watch_range=False).shape[1]
 
     def predict(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """The loss's decision per sample: class labels ``(N,)`` for ``cross_entropy``; 0/1 labels
-        ``(N,)`` (one output) or ``(N, K)`` for ``binary_cross_entropy``; outputs ``(N, K)`` for ``mse``."""
+        ``(N,)`` (one output) or ``(N, K)`` for ``binary_cross_entropy``; outputs ``(N, K)`` for ``mse``.
+
+        Raises :class:`NonFiniteError` (naming the rows, the layer and what overflowed) when an
+        output would be NaN or infinite, rather than answer from it, and warns once
+        (:class:`InputRangeWarning`) for X far outside ``input_range``; the same holds for
+        ``predict_proba`` and ``evaluate``.
+        """
         return self.loss.predict(self._outputs(X, batch_size, "predict"))
 
     def predict_proba(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """The output read through the loss ``(N, K)``: softmax probabilities, sigmoid
-        probabilities, or the raw outputs for ``mse``."""
+        probabilities, or the raw outputs for ``mse``. Checked as in :meth:`predict`."""
         return self.loss.output(self._outputs(X, batch_size, "predict_proba"))
 
     def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict[str, float]:
         """Return ``{"loss": L, "accuracy": fraction correct}`` on ``(X, y)`` (accuracy NaN for regression).
 
-        Like ``predict``, it leaves the layers (and the loss) holding the last ``forward``.
+        Like ``predict``, it leaves the layers (and the loss) holding the last ``forward``, and
+        its outputs are checked as there. (The outputs are finite; the loss can still be
+        ``inf``, when it exceeds the dtype's largest value.)
         """
         out = self._outputs(X, batch_size, "evaluate")
         y = self._check_y(y, X, out.shape[1], "evaluate")

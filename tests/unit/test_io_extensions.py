@@ -346,7 +346,7 @@ def trained_networks(draw):
     widths = [n_in] + draw(st.lists(st.integers(1, 5), max_size=2)) + [n_out]
     layers = []
     if draw(st.booleans()):
-        layers.append(nl.Rescale(draw(st.floats(0.01, 10)), draw(st.floats(-1, 1)), dtype=dtype))
+        layers.append(nl.Rescale(draw(st.floats(0.01, 2)), draw(st.floats(-1, 1)), dtype=dtype))
     for k, (a, b) in enumerate(zip(widths, widths[1:])):
         last = k == len(widths) - 2
         if last and loss != "mse":
@@ -359,8 +359,8 @@ def trained_networks(draw):
         if not last and draw(st.booleans()):
             layers.append(nl.Dropout(draw(st.floats(0, 0.9)), rng=draw(st.integers(0, 99))))
     optimizer = draw(st.sampled_from([
-        lambda: nl.optim.SGD(lr=0.01, momentum=draw(st.sampled_from([0.0, 0.5])), weight_decay=draw(st.sampled_from([0.0, 1e-3]))),
-        lambda: nl.optim.SGD(lr=0.01, momentum=0.9, nesterov=True),
+        lambda: nl.optim.SGD(lr=0.001, momentum=draw(st.sampled_from([0.0, 0.5])), weight_decay=draw(st.sampled_from([0.0, 1e-3]))),
+        lambda: nl.optim.SGD(lr=0.001, momentum=0.9, nesterov=True),
         lambda: nl.optim.RMSprop(lr=0.01, alpha=draw(st.floats(0, 0.99)), momentum=draw(st.sampled_from([0.0, 0.3]))),
         lambda: nl.optim.Adam(lr=0.01, betas=(draw(st.floats(0, 0.99)), draw(st.floats(0, 0.999))), weight_decay=draw(st.sampled_from([0.0, 1e-2]))),
     ]))()

@@ -160,7 +160,10 @@ def test_max_bytes_bounds_what_a_file_may_hold(tmp_path):
         (lambda d: {**d, "loss": {"class": "Focal"}}, "the loss of unknown class 'Focal'"),
         (lambda d: {**d, "shuffle_rng": {"bit_generator": "PCG64", "state": "zero"}}, "an unreadable PCG64 generator state"),
         (lambda d: {**d, "shuffle_rng": {"bit_generator": "os.system"}}, "a random generator state of unknown kind 'os.system'"),
-        (lambda d: {**d, "input_range": [1, 0]}, r"an input range \[1, 0\] \(expected \[low, high\] with low <= high\)"),
+        (lambda d: {**d, "input_range": [1, 0]}, r"an input range \[1, 0\] \(expected \[low, high\], finite numbers with low <= high\)"),
+        (lambda d: json.dumps({**d, "input_range": [0, 1]}).replace("[0, 1]", "[0, 1e400]"), r"an input range \[0, inf\]"),
+        (lambda d: json.dumps({**d, "input_range": [0, 1]}).replace("[0, 1]", "[0, 1" + "0" * 400 + "]"), r"an input range \[0, 10+\]"),
+        (lambda d: {**d, "input_range": [0, "1"]}, r"an input range \[0, '1'\]"),
         (lambda d: {**d, "layers": [{**d["layers"][0], "rng": d["shuffle_rng"]}] + d["layers"][1:]}, r"a random generator state for layers\[0\] \(Dense\), which has none"),
     ],
 )
