@@ -46,48 +46,6 @@ def test_optimizer_state_round_trips(tmp_path):
         np.testing.assert_array_equal(restored["v"], state["v"])
 
 
-def test_user_layer_round_trips_through_the_registry(tmp_path):
-    @nl.register_layer
-    class Shift(nl.Layer):
-        def __init__(self, features):
-            super().__init__()
-            self.features = features
-            self.shift = self.add_parameter("shift", np.zeros(features, dtype=np.float32))
-
-        def forward(self, x):
-            return x + self.shift.value
-
-        def backward(self, grad_out):
-            self.shift.grad += grad_out.sum(axis=0)
-            return grad_out
-
-        def get_config(self):
-            return {"features": self.features}
-
-    try:
-        net = nl.NeuralNetwork([Shift(3), nl.Dense(3, 2, "identity", rng=0)], "mse")
-        net.layers[0].shift.value[...] = [1, 2, 3]
-        loaded = nl.load(net.save(tmp_path / "m.npz"))
-        assert type(loaded.layers[0]) is Shift
-        np.testing.assert_array_equal(loaded.layers[0].shift.value, [1, 2, 3])
-    finally:
-        del nl.io.LAYERS["Shift"]
-
-
-def test_unregistered_layer_is_refused_before_writing(tmp_path):
-    class Local(nl.Layer):
-        def forward(self, x):
-            return x
-
-        def backward(self, g):
-            return g
-
-    net = nl.NeuralNetwork([Local(), nl.Dense(2, 2, rng=0)], "mse")
-    with pytest.raises(TypeError, match=r"expected registered classes, got layers\[0\] of class .*Local .*; decorate the class with @neurolab.register"):
-        net.save(tmp_path / "m.npz")
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_register_layer_errors():
     with pytest.raises(TypeError, match="register_layer: expected a subclass of neurolab.Layer, got"):
         nl.register_layer(int)
