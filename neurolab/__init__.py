@@ -4,14 +4,14 @@
 >>> net = nl.NeuralNetwork([nl.Dense(2, 4, "tanh", rng=0), nl.Dense(4, 1, "identity", rng=1)],
 ...                        loss="binary_cross_entropy")
 
-Modules: ``activations``, ``losses``, ``init``, ``optim``, ``callbacks``, ``datasets``, ``io``,
+Modules: ``activations``, ``losses``, ``init``, ``optim``, ``callbacks``, ``datasets``, ``io``, ``npz``,
 ``metrics``, ``analysis``, ``gradcheck``, and ``testing`` (needs Hypothesis), ``plots`` (needs
 matplotlib) and ``lab`` (the browser page; standard library only), imported on first use; the classes
 ``Parameter``, ``Layer``, ``Dense``, ``Dropout``, ``Rescale``, ``Neuron`` and ``NeuralNetwork``;
 ``load`` and ``register`` (your own layers, activations, losses, optimizers) for saved models.
 """
 
-from . import activations, analysis, callbacks, datasets, diagnostics, gradcheck, init, io, losses, metrics, optim
+from . import activations, analysis, callbacks, datasets, diagnostics, gradcheck, init, io, losses, metrics, npz, optim
 from .io import ModelFileError, load, register, register_layer
 from .layer import Dense, Dropout, Layer, Rescale
 from .diagnostics import InputRangeWarning, NonFiniteError

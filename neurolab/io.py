@@ -19,38 +19,28 @@ writing anything, when the result would differ (another class, settings, paramet
 optimizer state, or predictions on a probe batch): a file ``save`` writes loads back as
 the same network.
 
-**Writing.** The file is written to a temporary file beside the target and renamed over it
-only when complete, so an interrupted save leaves the previous file intact. The new file
-keeps the permissions of the file it replaces (a new one gets the usual ones, by the
-umask). Temporary files that a killed save left for the same target (older than
-``STALE_SECONDS``) are removed.
-
-**Reading: a file is untrusted input.** Nothing in it runs: the arrays are read as plain
-numbers (no pickle), and the classes it names are looked up in the registries. Before any
-array data is read or any layer built, ``load`` checks the archive's table of contents, the
-description (size, nesting depth, the type of every field) and each array's ``.npy``
-header (a plain numeric dtype, a shape whose size matches the stored bytes), and checks
-that the description and the headers agree (a ``Dense`` layer's shape is the shape of its
-stored weight); the arrays together may hold at most ``max_bytes``, and a compressed member
-may not expand more than ``MAX_EXPANSION`` times. Every refusal is a :class:`ModelFileError`
-naming the file and the problem.
+**The container** is :mod:`neurolab.npz`: written beside the target and renamed over it only
+when complete (an interrupted save leaves the previous file intact; the new file keeps the
+permissions of the one it replaces), and read as untrusted input. Nothing in a file runs: the
+arrays are read as plain numbers (no pickle), and the classes it names are looked up in the
+registries. Before any array data is read or any layer built, the archive's table of
+contents and each array's ``.npy`` header are checked (``npz.opened``), then the description
+(size, nesting depth, the type of every field) and its agreement with the headers (a
+``Dense`` layer's shape is the shape of its stored weight). Every refusal is a
+:class:`ModelFileError` naming the file and the problem.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import secrets
-import stat
-import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from . import activations as _activations
+from . import npz
 from . import losses as _losses
 from . import optim as _optim
 from .layer import Dense, Dropout, Layer, Rescale
@@ -60,12 +50,8 @@ FORMAT = "neurolab"
 VERSION = 2  # 2 added the loss's config and the input range; version 1 files still load
 _META = "__neurolab__"
 
-MAX_BYTES = 2**31  # what a file's arrays may hold, all together, by default (2 GiB)
-MAX_EXPANSION = 100  # how many times its compressed size a member may expand to, beyond 1 MiB
 MAX_DESCRIPTION_CHARS = 1_000_000
 MAX_DEPTH = 16  # nesting of the JSON description: a network's is 5 deep
-MAX_MEMBERS = 100_000
-STALE_SECONDS = 300  # a temporary file untouched this long belongs to no running save
 
 LAYERS: dict[str, type] = {}
 
@@ -285,120 +271,8 @@ def _depth(text: str) -> int:
     return deepest
 
 
-# -- the arrays -----------------------------------------------------------------------------
-class _Arrays:
-    """The arrays of a model by name, with their declared shape and dtype known before any data is read.
-
-    ``headers[name]`` is ``(shape, dtype)``; ``read(name)`` returns the array. Built from an
-    open archive (``load``) or from arrays in memory (``save``'s round-trip check), so both
-    go through the same :func:`_build`.
-    """
-
-    def __init__(self, headers: dict, read) -> None:
-        self.headers = headers
-        self._read = read
-
-    @classmethod
-    def in_memory(cls, arrays: dict) -> "_Arrays":
-        return cls({name: (a.shape, a.dtype) for name, a in arrays.items()}, lambda name: arrays[name])
-
-    def read(self, name: str) -> np.ndarray:
-        array = self._read(name)
-        del self.headers[name]  # what is left at the end is unexpected
-        return array
-
-
-def _open(archive: zipfile.ZipFile, file_length: int, max_bytes: int, fail) -> tuple[_Arrays, str]:
-    """Check the archive's members and headers; return them (data unread) and the description's text."""
-    infos = archive.infolist()
-    if len(infos) > MAX_MEMBERS:
-        raise fail(f"an archive of {len(infos):,} members (at most {MAX_MEMBERS:,})")
-    members = {}
-    for info in infos:
-        if not info.filename.endswith(".npy") or info.is_dir():
-            raise fail(f"an archive member {info.filename!r} that is not a .npy array")
-        name = info.filename[: -len(".npy")]
-        if name in members:
-            raise fail(f"the array {name!r} twice")
-        if info.header_offset + info.compress_size > file_length:
-            raise fail(f"a member {name!r} that runs past the end of the file (truncated?)")
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise fail(f"the array {name!r} compressed with method {info.compress_type} (stored or deflated expected)")
-        if info.file_size > max(2**20, MAX_EXPANSION * info.compress_size):
-            raise fail(
-                f"the array {name!r} expanding from {info.compress_size:,} to {info.file_size:,} bytes "
-                f"(more than {MAX_EXPANSION} times, refused as a decompression bomb)"
-            )
-        members[name] = info
-    if _META not in members:
-        raise fail("an .npz without the neurolab description (not saved by neurolab)")
-    total = sum(info.file_size for info in members.values())
-    if total > max_bytes:
-        raise fail(f"arrays of {total:,} bytes in all, more than max_bytes={max_bytes:,}; pass a larger max_bytes to load it")
-
-    headers, offsets = {}, {}
-    for name, info in members.items():
-        shape, dtype, offset = _npy_header(archive, info, name, fail)
-        headers[name] = (shape, dtype)
-        offsets[name] = offset
-
-    def read(name: str) -> np.ndarray:
-        shape, dtype = headers[name]
-        size = math.prod(shape) * dtype.itemsize
-        try:
-            with archive.open(members[name]) as file:
-                file.read(offsets[name])
-                data = file.read(size)
-                file.read(1)  # at the end of the member: the CRC is checked
-        except _DAMAGE as error:
-            raise fail(f"a damaged array {name!r} ({type(error).__name__}: {error})") from None
-        if len(data) != size:
-            raise fail(f"the array {name!r} cut short ({len(data):,} of {size:,} bytes)")
-        return np.frombuffer(data, dtype=dtype).reshape(shape).copy()  # writable, owns its memory
-
-    shape, dtype = headers[_META]
-    if dtype.kind != "U" or shape != () or dtype.itemsize > 4 * MAX_DESCRIPTION_CHARS:
-        raise fail(f"a description stored as {dtype} of shape {shape} (expected one string of at most {MAX_DESCRIPTION_CHARS:,} characters)")
-    text = str(read(_META)[()])
-    return _Arrays({name: header for name, header in headers.items() if name != _META}, read), text
-
-
-# what zipfile and numpy raise for damaged bytes (RuntimeError: "encrypted", NotImplementedError:
-# an unknown compression in a member's local header)
-_DAMAGE = (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError, NotImplementedError)
-
-
-def _npy_header(archive, info, name, fail) -> tuple[tuple, np.dtype, int]:
-    """The shape, dtype and header length that member ``info`` declares, checked against its size."""
-    try:
-        with archive.open(info) as file:
-            version = np.lib.format.read_magic(file)
-            if version == (1, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(file)
-            elif version == (2, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(file)
-            else:
-                raise ValueError(f"unsupported .npy format version {version}")
-            offset = file.tell()
-    except _DAMAGE + (SyntaxError, TypeError) as error:  # numpy parses the header as a Python literal
-        raise fail(f"an unreadable array {name!r} ({type(error).__name__}: {error})") from None
-    if dtype.hasobject:
-        raise fail(f"an array {name!r} that needs pickle to load, which is refused (dtype {dtype})")
-    if dtype.kind not in "biufcU" or dtype.fields is not None or dtype.subdtype is not None:
-        raise fail(f"an array {name!r} of dtype {dtype}, where plain numbers belong")
-    if fortran_order or len(shape) > 32:
-        raise fail(f"an array {name!r} in Fortran order or of {len(shape)} dimensions, which neurolab never writes")
-    size = math.prod(shape) * dtype.itemsize
-    if info.file_size != offset + size:
-        raise fail(
-            f"an array {name!r} whose header declares shape {shape} of {dtype} ({size:,} bytes), "
-            f"but whose member holds {info.file_size - offset:,} bytes of data"
-        )
-    return shape, dtype, offset
-
-
 # -- building a network from a description and its arrays ---------------------------------
-def _build(meta: dict, arrays: _Arrays, fail) -> NeuralNetwork:
+def _build(meta: dict, arrays: npz.Arrays, fail) -> NeuralNetwork:
     """The network that ``meta`` and ``arrays`` describe; ``fail(problem)`` makes the error to raise."""
     layers = [_build_layer(i, spec, arrays, fail) for i, spec in enumerate(meta["layers"])]
     loss = _build_object(meta["loss"], _losses.LOSSES, "the loss", fail)
@@ -432,7 +306,7 @@ def _build_object(spec: dict, table: dict, what: str, fail):
         raise fail(f"settings that {cls.__name__} refuses for {what} ({type(error).__name__}: {error})") from None
 
 
-def _build_layer(i: int, spec: dict, arrays: _Arrays, fail) -> Layer:
+def _build_layer(i: int, spec: dict, arrays: npz.Arrays, fail) -> Layer:
     name = spec["class"]
     cls = LAYERS.get(name)
     if cls is None:
@@ -484,7 +358,7 @@ def _check_dense(i: int, config: dict, stored: dict, fail) -> None:
             )
 
 
-def _build_optimizer(spec: dict, network: NeuralNetwork, arrays: _Arrays, fail):
+def _build_optimizer(spec: dict, network: NeuralNetwork, arrays: npz.Arrays, fail):
     optimizer = _build_object(spec, _optim.OPTIMIZERS, "the optimizer", fail)
     params = network.parameters()
     for key in [k for k in arrays.headers if k.startswith("optimizer/")]:
@@ -565,56 +439,8 @@ def save(network, path) -> Path:
                 arrays[f"optimizer/{j}/{key}"] = np.asarray(value)
     _check_round_trip(network, text, arrays, where)
 
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(f"{where}: expected an existing directory for '{path}', got none at '{directory}'")
-    fd, tmp = _temporary(path, where)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        if path.exists():
-            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))  # keep the permissions the user gave it
-        os.replace(tmp, path)  # atomic: readers see the old file or the new one, never half
-    except BaseException as error:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        if isinstance(error, OSError):
-            raise type(error)(f"{where}: could not write '{path}' ({error}); the previous file is unchanged") from error
-        raise
-    _remove_stale_temporaries(path)
+    npz.write(path, arrays, where)
     return path
-
-
-def _temporary(path: Path, where: str) -> tuple[int, Path]:
-    """A new hidden file beside ``path``, created with mode 0o666 less the umask (as ``open`` would)."""
-    for _ in range(100):
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
-        except FileExistsError:
-            continue
-        except OSError as error:
-            raise type(error)(f"{where}: expected a writable directory for '{path}', got {error}") from error
-    raise FileExistsError(f"{where}: could not create a temporary file beside '{path}'")
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Remove temporary files of saves of ``path`` that were killed (untouched for STALE_SECONDS)."""
-    pattern = re.compile(re.escape(f".{path.name}.") + r"[A-Za-z0-9_]{8}\.tmp")  # ours, or mkstemp's
-    now = time.time()
-    try:
-        entries = list(os.scandir(path.parent if str(path.parent) else "."))
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            if (pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)
-                    and now - entry.stat(follow_symlinks=False).st_mtime > STALE_SECONDS):
-                os.remove(entry.path)
-        except OSError:
-            pass  # another process removed it, or it is not ours to remove: not worth failing a save
 
 
 def _check_round_trip(network, text: str, arrays: dict, where: str) -> None:
@@ -627,7 +453,7 @@ def _check_round_trip(network, text: str, arrays: dict, where: str) -> None:
             "docs/custom_layers.md, 'Saving and loading')"
         )
 
-    rebuilt = _build(_parse(text, fail), _Arrays.in_memory({k: v for k, v in arrays.items() if k != _META}), fail)
+    rebuilt = _build(_parse(text, fail), npz.Arrays.in_memory({k: v for k, v in arrays.items() if k != _META}), fail)
     again = json.loads(json.dumps(_describe(rebuilt), allow_nan=False))
     described = json.loads(text)
     for i, (old, new) in enumerate(zip(described["layers"], again["layers"])):
@@ -692,7 +518,7 @@ def _probe(network) -> np.ndarray | None:
 
 
 # -- load -----------------------------------------------------------------------------------
-def load(path, *, max_bytes: int = MAX_BYTES) -> NeuralNetwork:
+def load(path, *, max_bytes: int = npz.MAX_BYTES) -> NeuralNetwork:
     """Read a network written by :func:`save` (``NeuralNetwork.save``).
 
     Parameters
@@ -722,16 +548,21 @@ def load(path, *, max_bytes: int = MAX_BYTES) -> NeuralNetwork:
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
         raise ValueError(f"load: expected max_bytes to be a positive int, got {max_bytes!r}")
     try:
-        with open(path, "rb") as file:
-            if not zipfile.is_zipfile(file):
-                raise fail("a file that is not an .npz (zip) archive")
-            file.seek(0)
-            with zipfile.ZipFile(file) as archive:
-                arrays, text = _open(archive, os.fstat(file.fileno()).st_size, max_bytes, fail)
-                return _build(_parse(text, fail), arrays, fail)
+        with npz.opened(path, max_bytes, fail) as arrays:
+            return _build(_parse(_description(arrays, fail), fail), arrays, fail)
     except ModelFileError:
         raise
-    except _DAMAGE as error:
+    except npz.DAMAGE as error:
         raise fail(f"a file that is not a complete .npz archive ({type(error).__name__}: {error})") from None
     except Exception as error:  # a last guard, so that a refusal is always a ModelFileError: the checks above come first
         raise fail(f"a file neurolab cannot read ({type(error).__name__}: {error})") from error
+
+
+def _description(arrays: npz.Arrays, fail) -> str:
+    """The text of the description member, checked to be one string of a bounded length."""
+    if _META not in arrays.headers:
+        raise fail("an .npz without the neurolab description (not saved by neurolab)")
+    shape, dtype = arrays.headers[_META]
+    if dtype.kind != "U" or shape != () or dtype.itemsize > 4 * MAX_DESCRIPTION_CHARS:
+        raise fail(f"a description stored as {dtype} of shape {shape} (expected one string of at most {MAX_DESCRIPTION_CHARS:,} characters)")
+    return str(arrays.read(_META)[()])

@@ -412,7 +412,7 @@ def test_a_new_file_follows_the_umask(tmp_path, umask, mode):
 
 def test_save_removes_stale_temporaries_of_its_target_only(tmp_path):
     net, _, _ = small_net()
-    old = time.time() - nl.io.STALE_SECONDS - 60
+    old = time.time() - nl.npz.STALE_SECONDS - 60
     stale = [tmp_path / ".m.npz.k3j_x9a2.tmp", tmp_path / ".m.npz.0123abcd.tmp"]  # mkstemp's and ours
     kept = [
         tmp_path / ".m.npz.fresh123.tmp",  # may belong to a save in progress
