@@ -15,6 +15,22 @@ seeds = st.integers(0, 2**32 - 1)
 sizes = st.integers(1, 6)
 batch_sizes = st.integers(1, 5)
 
+# The settings of each activation that takes any, drawn wherever activations are, so that no
+# property test sees only the defaults. LeakyReLU accepts any finite negative_slope >= 0: 0 (a
+# ReLU), small leaks, the default, 1 (the identity) and steeper slopes, drawn up to 2: steeper
+# ones test nothing new and only grow the outputs of a stack, layer after layer.
+ACTIVATION_OPTIONS = {
+    "leaky_relu": {"negative_slope": st.sampled_from([0.0, 0.01, 1.0, 2.0]) | st.floats(0.0, 2.0)},
+}
+
+
+@st.composite
+def configured_activations(draw, names=ACTIVATION_NAMES):
+    """An ``Activation`` named one of ``names``, its settings drawn from ``ACTIVATION_OPTIONS``."""
+    name = draw(st.sampled_from(names))
+    options = draw(st.fixed_dictionaries(ACTIVATION_OPTIONS.get(name, {})))
+    return nl.activations.get({"name": name, **options})
+
 
 def shapes_2d(max_side=6):
     return st.tuples(st.integers(1, max_side), st.integers(1, max_side))
@@ -31,8 +47,8 @@ def randomize_bias(layer, rng) -> None:
 
 @st.composite
 def dense_cases(draw, activations=ACTIVATION_NAMES, dtype=np.float32):
-    """``(layer, x)``: a Dense layer with random weights and biases and an input batch."""
-    activation = draw(st.sampled_from(activations))
+    """``(layer, x)``: a Dense layer with random weights, biases and activation settings, and an input batch."""
+    activation = draw(configured_activations(activations))
     in_features, x = draw(layer_inputs())
     out = draw(sizes)
     rng = np.random.default_rng(draw(seeds))
@@ -72,7 +88,7 @@ def loss_cases(draw):
 
 @st.composite
 def network_cases(draw, max_layers=3):
-    """``(net, X, y)``: a Dense stack with random sizes, activations and loss."""
+    """``(net, X, y)``: a float32 Dense stack with random sizes, activations (and their settings) and loss."""
     loss = draw(st.sampled_from(sorted(nl.losses.LOSSES)))
     depth = draw(st.integers(1, max_layers))
     widths = [draw(sizes) for _ in range(depth)]
@@ -85,7 +101,7 @@ def network_cases(draw, max_layers=3):
     for i, width in enumerate(widths):
         last = i == depth - 1
         hidden = [n for n in ELEMENTWISE_NAMES if n != "identity"] + ["identity"]
-        activation = "identity" if last and loss != "mse" else draw(st.sampled_from(hidden))
+        activation = "identity" if last and loss != "mse" else draw(configured_activations(hidden))
         layer = nl.Dense(fan_in, width, activation, rng=rng)
         randomize_bias(layer, rng)
         layers.append(layer)

@@ -18,6 +18,7 @@ from ..strategies import (
     ACTIVATION_NAMES,
     KINKED,
     clear_of_kinks,
+    configured_activations,
     dense_cases,
     dense_clear_of_kinks,
     loss_cases,
@@ -30,11 +31,13 @@ from ..strategies import (
 
 
 @pytest.mark.parametrize("name", ACTIVATION_NAMES)
-@given(z=float_arrays(shapes_2d(), -6, 6), seed=seeds)
-def test_activation_backward(name, z, seed):
+@given(z=float_arrays(shapes_2d(), -6, 6), seed=seeds, data=st.data())
+def test_activation_backward(name, z, seed, data):
+    """Each activation, with its settings drawn (LeakyReLU's slope), agrees with finite differences."""
     if name in KINKED:
         assume(clear_of_kinks(z))
-    check_activation(nl.activations.get(name), z, seed=seed % 1000)
+    activation = data.draw(configured_activations([name]), label="activation")
+    check_activation(activation, z, seed=seed % 1000)
 
 
 @given(case=loss_cases())
@@ -52,9 +55,10 @@ def test_dense_backward(activation, data):
 
 
 @pytest.mark.parametrize("activation", [n for n in ACTIVATION_NAMES if n != "softmax"])
-@given(in_features=st.integers(1, 6), x_seed=seeds, seed=seeds, n=st.integers(1, 5))
-def test_standalone_neuron_backward(activation, in_features, x_seed, seed, n):
-    neuron = nl.Neuron(in_features, activation, rng=seed)
+@given(in_features=st.integers(1, 6), x_seed=seeds, seed=seeds, n=st.integers(1, 5), data=st.data())
+def test_standalone_neuron_backward(activation, in_features, x_seed, seed, n, data):
+    configured = data.draw(configured_activations([activation]), label="activation")
+    neuron = nl.Neuron(in_features, configured, rng=seed)
     neuron.bias = np.random.default_rng(seed).standard_normal()
     x = np.random.default_rng(x_seed).uniform(-2, 2, (n, in_features))
     if activation in KINKED:

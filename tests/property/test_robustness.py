@@ -95,6 +95,7 @@ CONSTRUCTORS = {
     "optim.get(name)": (lambda name, value: nl.optim.get(name), lambda name, value: name.lower() in nl.optim.OPTIMIZERS),
     "Dense(value, 3)": (lambda name, value: nl.Dense(value, 3), lambda name, value: isinstance(value, int) and not isinstance(value, bool) and value >= 1),
     "Dropout(value)": (lambda name, value: nl.Dropout(value), lambda name, value: is_real(value) and 0 <= value < 1),
+    "LeakyReLU(value)": (lambda name, value: nl.activations.LeakyReLU(value), lambda name, value: is_real(value) and value >= 0),
     "Adam(lr=value)": (lambda name, value: nl.optim.Adam(lr=value), lambda name, value: is_real(value) and value > 0),
     "SGD(momentum=value)": (lambda name, value: nl.optim.SGD(lr=0.1, momentum=value), lambda name, value: is_real(value) and 0 <= value < 1),
 }
