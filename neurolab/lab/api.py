@@ -100,6 +100,7 @@ class Lab:
                 "samples": None if self.data is None else {"count": len(self.data[0])},
                 "training": None if self.trainer is None else {"samples": len(self.trainer.X)},
                 "max_body_bytes": self.max_body,
+                "numpy": np.__version__,  # the page redoes a few float32 sums as this NumPy does them (docs/lab.md)
                 "version": version,
             }
 

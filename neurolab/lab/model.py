@@ -145,8 +145,21 @@ def describe_layers(network: NeuralNetwork, width: int) -> list[dict]:
             "explainable": dense and layer.activation.elementwise,
             "in_features": layer.in_features if dense else None,
             "parameters": int(sum(p.size for p in layer.parameters())),
+            "dtype": dtype_name(layer),
         })
     return described
+
+
+def dtype_name(layer) -> str | None:
+    """The name of the float type the layer computes in (``"float32"``), or None for a layer that does not say.
+
+    The page needs it to redo a product the way the layer does: in float32, ``w * delta`` is
+    rounded to float32, and its sixth digit can differ from the float64 product's.
+    """
+    try:
+        return np.dtype(getattr(layer, "dtype")).name
+    except (AttributeError, TypeError):
+        return None
 
 
 def check_data(network: NeuralNetwork, data, width: int, name: str, where: str) -> tuple[np.ndarray, np.ndarray]:

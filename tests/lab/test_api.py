@@ -172,6 +172,7 @@ def test_model_describes_every_layer(trained_rescale, pixels, served):
     assert [layer["neurons"] for layer in described["layers"]] == [False, True, False, True]
     assert [layer["explainable"] for layer in described["layers"]] == [False, True, False, True]
     assert [layer["in_features"] for layer in described["layers"]] == [None, 784, None, 16]
+    assert [layer["dtype"] for layer in described["layers"]] == ["float32", "float32", None, "float32"]
     assert described["input"] == {
         "features": 784, "kind": "pixels", "image_shape": [28, 28],
         "pixels": {"low": 0.0, "high": 255.0, "rule": "input_range"},
@@ -180,6 +181,15 @@ def test_model_describes_every_layer(trained_rescale, pixels, served):
     assert described["class_labels"] == [str(k) for k in range(10)]
     assert described["loss"] == "cross_entropy" and described["optimizer"] == repr(trained_rescale.optimizer)
     assert described["samples"] == {"count": 120} and described["training"] == {"samples": 120}
+    assert described["numpy"] == np.__version__
+
+
+def test_model_names_each_layers_float_type(served):
+    net = nl.NeuralNetwork([nl.Dense(5, 3, "tanh", rng=0), nl.Dropout(0.1, rng=1), nl.Dense(3, 2, "identity", rng=2)],
+                           "cross_entropy").astype(np.float64)
+    _, client = served(net)
+    _, described = client.get("/api/model")
+    assert [layer["dtype"] for layer in described["layers"]] == ["float64", None, "float64"]
 
 
 def test_model_without_samples_or_training(trained_rescale, served):
