@@ -309,9 +309,11 @@ class NeuralNetwork:
             history.update(val_loss=[], val_accuracy=[])
         was_training = [layer.training for layer in self.layers]
         fit_start = [p.value.copy() for p in self.parameters()]  # to tell bad data from divergence, should the loss overflow
-        for callback in callbacks:
-            callback.on_train_begin(self, epochs)
+        begun = []  # on_train_end goes to each callback whose on_train_begin ran, even if a later one raised
         try:
+            for callback in callbacks:
+                callback.on_train_begin(self, epochs)
+                begun.append(callback)
             for epoch in range(1, epochs + 1):
                 for callback in callbacks:
                     callback.on_epoch_begin(self, epoch)
@@ -327,7 +329,7 @@ class NeuralNetwork:
         finally:
             for layer, mode in zip(self.layers, was_training):
                 layer.train(mode)
-            for callback in callbacks:
+            for callback in begun:
                 callback.on_train_end(self, history)
         return history
 

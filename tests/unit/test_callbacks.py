@@ -217,3 +217,27 @@ def test_summary(capsys):
     assert "total parameters: 12,730   loss: cross_entropy" in text
     network.summary()
     assert "?" in capsys.readouterr().out  # no input width known yet
+
+
+def test_a_callback_failing_to_begin_still_ends_those_that_began():
+    """on_train_end reaches every callback whose on_train_begin ran (a progress bar closes, the lab stops showing a run)."""
+    calls = []
+
+    class Recorder(Callback):
+        def __init__(self, name, fail=False):
+            self.name, self.fail = name, fail
+
+        def on_train_begin(self, network, epochs):
+            calls.append(f"{self.name}.begin")
+            if self.fail:
+                raise RuntimeError(f"{self.name} cannot begin")
+
+        def on_train_end(self, network, history):
+            calls.append(f"{self.name}.end")
+
+    net = nl.NeuralNetwork([nl.Dense(2, 2, rng=0)], "mse")
+    X = np.zeros((4, 2))
+    with pytest.raises(RuntimeError, match="b cannot begin"):
+        net.fit(X, X, epochs=1, callbacks=[Recorder("a"), Recorder("b", fail=True), Recorder("c")], verbose=0)
+    assert calls == ["a.begin", "b.begin", "a.end"]
+    assert all(layer.training for layer in net.layers)
