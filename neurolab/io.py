@@ -33,7 +33,6 @@ contents and each array's ``.npy`` header are checked (``npz.opened``), then the
 from __future__ import annotations
 
 import json
-import math
 import re
 from pathlib import Path
 
@@ -172,7 +171,7 @@ def _describe(network) -> dict:
         if rng is not None:
             spec["rng"] = rng
         layers.append(spec)
-    input_range = getattr(network, "input_range", None)
+    input_range = network.input_range
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -238,24 +237,8 @@ def _parse(text: str, fail) -> dict:
         field(optimizer, "class", (str,), "the optimizer's class", required=True)
         field(optimizer, "config", (dict,), "the optimizer's config")
     field(meta, "shuffle_rng", (dict, type(None)), "the shuffling rng state")
-    low_high = field(meta, "input_range", (list, type(None)), "the input range")
-    if low_high is not None and not (
-        len(low_high) == 2
-        and all(_finite_number(v) for v in low_high)
-        and low_high[0] <= low_high[1]
-    ):
-        raise fail(f"an input range {low_high!r} (expected [low, high], finite numbers with low <= high)")
+    field(meta, "input_range", (list, type(None)), "the input range")  # its numbers: checked by NeuralNetwork.input_range
     return meta
-
-
-def _finite_number(value) -> bool:
-    """Whether a JSON value is a number that a float holds (not a bool, NaN, inf, or an int beyond float's range)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int of hundreds of digits
-        return False
 
 
 def _depth(text: str) -> int:
@@ -283,7 +266,10 @@ def _build(meta: dict, arrays: npz.Arrays, fail) -> NeuralNetwork:
     if meta.get("shuffle_rng") is not None:
         network.shuffle_rng = _restore_rng(meta["shuffle_rng"], fail)
     if meta.get("input_range") is not None:
-        network.input_range = tuple(float(v) for v in meta["input_range"])
+        try:
+            network.input_range = meta["input_range"]
+        except (TypeError, ValueError):
+            raise fail(f"an input range {meta['input_range']!r} (expected [low, high], finite numbers with low <= high)") from None
     if meta.get("optimizer") is not None:
         network.optimizer = _build_optimizer(meta["optimizer"], network, arrays, fail)
     if arrays.headers:
@@ -507,12 +493,10 @@ def _settings(obj) -> dict:
 
 def _probe(network) -> np.ndarray | None:
     """A fixed batch of 8 inputs for ``network`` (in its recorded input range), or None if its width is unknown."""
-    width = getattr(network.layers[0], "in_features", None)
-    if width is None and network._input_shapes:
-        width = network._input_shapes[0][1]
+    width = network._input_width()
     if not isinstance(width, int):
         return None
-    low, high = getattr(network, "input_range", None) or (-1.0, 1.0)
+    low, high = network.input_range or (-1.0, 1.0)
     dtype = next((p.value.dtype for p in network.parameters()), np.dtype(np.float32))
     return np.random.default_rng(0).uniform(low, high, (8, width)).astype(dtype)
 

@@ -121,7 +121,10 @@ class NeuralNetwork:
             pair = list(value) if isinstance(value, (tuple, list, np.ndarray)) else None
             if pair is None or len(pair) != 2 or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in pair):
                 raise TypeError(f"{where}: expected None or a pair (low, high) of numbers, got {value!r}")
-            low, high = float(pair[0]), float(pair[1])
+            try:
+                low, high = float(pair[0]), float(pair[1])
+            except OverflowError:  # an int beyond float's range
+                low, high = math.inf, math.inf
             if not (math.isfinite(low) and math.isfinite(high) and low <= high):
                 raise ValueError(f"{where}: expected finite numbers with low <= high, got ({low}, {high})")
             value = (low, high)
@@ -534,9 +537,7 @@ class NeuralNetwork:
         the first layer's ``in_features``, else the width of the last batch the network saw;
         without any of them, shapes show as "?".
         """
-        width = input_features or getattr(self.layers[0], "in_features", None)
-        if width is None and self._input_shapes:
-            width = self._input_shapes[0][1]
+        width = input_features or self._input_width()
         shapes = ["?"] * len(self.layers)
         if isinstance(width, int):
             probe = eval_copies(self.layers)  # as _outputs: the layers keep their batch
@@ -554,6 +555,13 @@ class NeuralNetwork:
         lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows[1:]]
         lines += [rule, f"total parameters: {total:,}   loss: {self.loss.name}"]
         print_fn("\n".join(lines))
+
+    def _input_width(self) -> int | None:
+        """The width of one input: the first layer's ``in_features``, else that of the last batch seen, else None."""
+        width = getattr(self.layers[0], "in_features", None)
+        if width is None and self._input_shapes:
+            width = self._input_shapes[0][1]
+        return width
 
     # -- validation ---------------------------------------------------------------------
     def _check_X(self, X, method: str) -> np.ndarray:
