@@ -124,10 +124,10 @@ def main(argv=None) -> dict:
     if args.load:
         net = nl.load(args.load)
         print(f"loaded {args.load}")
-        net.summary(input_features=784)
+        net.summary(784)
     else:
         net = build(args)
-        net.summary(input_features=784)
+        net.summary(784)
         print(f"training on {len(x_train):,} images for {args.epochs} epochs (preset {args.preset})")
         callbacks = [nl.callbacks.CosineAnnealingLR()] if args.cosine else []
         start = time.perf_counter()

@@ -7,11 +7,13 @@
 Modules: ``activations``, ``losses``, ``init``, ``optim``, ``callbacks``, ``datasets``, ``io``, ``npz``,
 ``metrics``, ``analysis``, ``gradcheck``, and ``testing`` (needs Hypothesis), ``plots`` (needs
 matplotlib) and ``lab`` (the browser page; standard library only), imported on first use; the classes
-``Parameter``, ``Layer``, ``Dense``, ``Dropout``, ``Rescale``, ``Neuron`` and ``NeuralNetwork``;
+``Parameter``, ``Layer``, ``Dense``, ``Dropout``, ``Rescale``, ``Neuron`` and ``NeuralNetwork``; the image
+layers ``Conv2D``, ``MaxPool2D``, ``Flatten``, ``Reshape`` and ``RandomShift`` (module ``conv``);
 ``load`` and ``register`` (your own layers, activations, losses, optimizers) for saved models.
 """
 
-from . import activations, analysis, callbacks, datasets, diagnostics, gradcheck, init, io, losses, metrics, npz, optim
+from . import activations, analysis, callbacks, conv, datasets, diagnostics, gradcheck, init, io, losses, metrics, npz, optim
+from .conv import Conv2D, Flatten, MaxPool2D, RandomShift, Reshape
 from .io import ModelFileError, load, register, register_layer
 from .layer import Dense, Dropout, Layer, Rescale
 from .diagnostics import InputRangeWarning, NonFiniteError
@@ -32,19 +34,25 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'neurolab' has no attribute {name!r}")
 
 __all__ = [
+    "Conv2D",
     "Dense",
     "InputRangeWarning",
     "Dropout",
+    "Flatten",
     "Layer",
+    "MaxPool2D",
     "ModelFileError",
     "NeuralNetwork",
     "NonFiniteError",
     "Neuron",
     "Parameter",
+    "RandomShift",
     "Rescale",
+    "Reshape",
     "activations",
     "analysis",
     "callbacks",
+    "conv",
     "datasets",
     "diagnostics",
     "gradcheck",

@@ -29,13 +29,18 @@ Initializer = Callable[..., np.ndarray]
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """Return ``(fan_in, fan_out)`` of a weight of shape ``(out, in)`` or ``(in,)``."""
+    """Return ``(fan_in, fan_out)`` of a weight of shape ``(out, in)``, ``(in,)`` or ``(out, in, *kernel)``.
+
+    A convolution's weight ``(out_channels, in_channels, kh, kw)`` has ``fan_in = in_channels *
+    kh * kw`` (the inputs each output sees) and ``fan_out = out_channels * kh * kw``, as in PyTorch.
+    """
     shape = tuple(shape)
-    if len(shape) not in (1, 2) or min(shape) < 1:
-        raise ValueError(f"init.fans: expected a shape (out, in) or (in,) of positive sizes, got {shape}")
+    if len(shape) < 1 or min(shape) < 1:
+        raise ValueError(f"init.fans: expected a shape (out, in), (in,) or (out, in, *kernel) of positive sizes, got {shape}")
     if len(shape) == 1:
         return shape[0], 1
-    return shape[1], shape[0]
+    receptive = int(np.prod(shape[2:]))  # 1 for a matrix
+    return shape[1] * receptive, shape[0] * receptive
 
 
 def _uniform(shape, limit: float, rng: np.random.Generator, dtype) -> np.ndarray:
@@ -99,7 +104,7 @@ def default_for(activation_name: str) -> str:
     return "he_normal" if activation_name in ("relu", "leaky_relu") else "xavier_uniform"
 
 
-def initial_weight(init: str | Initializer, shape: tuple[int, int], rng: np.random.Generator, dtype, where: str) -> np.ndarray:
+def initial_weight(init: str | Initializer, shape: tuple[int, ...], rng: np.random.Generator, dtype, where: str) -> np.ndarray:
     """Draw a weight matrix of ``shape`` and ``dtype`` with ``init``, checking what a custom initialiser returns."""
     weight = get(init)(shape, rng, dtype=dtype)
     if not isinstance(weight, np.ndarray) or weight.shape != shape or weight.dtype != dtype:

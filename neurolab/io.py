@@ -42,6 +42,7 @@ from . import activations as _activations
 from . import npz
 from . import losses as _losses
 from . import optim as _optim
+from .conv import Conv2D, Flatten, MaxPool2D, RandomShift, Reshape
 from .layer import Dense, Dropout, Layer, Rescale
 from .network import NeuralNetwork, eval_copies, _run
 
@@ -111,7 +112,7 @@ def register_layer(cls: type) -> type:
     return register(cls)
 
 
-for _cls in (Dense, Dropout, Rescale):
+for _cls in (Dense, Dropout, Rescale, Conv2D, MaxPool2D, Flatten, Reshape, RandomShift):
     register(_cls)
 
 
@@ -180,6 +181,7 @@ def _describe(network) -> dict:
         "optimizer": None if optimizer is None else {"class": type(optimizer).__name__, "config": optimizer.get_config()},
         "shuffle_rng": _rng_state(network.shuffle_rng),
         "input_range": None if input_range is None else [float(v) for v in input_range],
+        "input_shape": None if network.input_shape is None else list(network.input_shape),
     }
 
 
@@ -238,6 +240,7 @@ def _parse(text: str, fail) -> dict:
         field(optimizer, "config", (dict,), "the optimizer's config")
     field(meta, "shuffle_rng", (dict, type(None)), "the shuffling rng state")
     field(meta, "input_range", (list, type(None)), "the input range")  # its numbers: checked by NeuralNetwork.input_range
+    field(meta, "input_shape", (list, type(None)), "the input shape")  # its sizes: checked by NeuralNetwork.input_shape
     return meta
 
 
@@ -270,6 +273,11 @@ def _build(meta: dict, arrays: npz.Arrays, fail) -> NeuralNetwork:
             network.input_range = meta["input_range"]
         except (TypeError, ValueError):
             raise fail(f"an input range {meta['input_range']!r} (expected [low, high], finite numbers with low <= high)") from None
+    if meta.get("input_shape") is not None:
+        try:
+            network.input_shape = meta["input_shape"]
+        except ValueError:
+            raise fail(f"an input shape {meta['input_shape']!r} (expected 1 to 8 sizes from 1 to 2**31)") from None
     if meta.get("optimizer") is not None:
         network.optimizer = _build_optimizer(meta["optimizer"], network, arrays, fail)
     if arrays.headers:
@@ -493,12 +501,12 @@ def _settings(obj) -> dict:
 
 def _probe(network) -> np.ndarray | None:
     """A fixed batch of 8 inputs for ``network`` (in its recorded input range), or None if its width is unknown."""
-    width = network._input_width()
-    if not isinstance(width, int):
+    sample = network._sample_shape()
+    if sample is None:
         return None
     low, high = network.input_range or (-1.0, 1.0)
     dtype = next((p.value.dtype for p in network.parameters()), np.dtype(np.float32))
-    return np.random.default_rng(0).uniform(low, high, (8, width)).astype(dtype)
+    return np.random.default_rng(0).uniform(low, high, (8, *sample)).astype(dtype)
 
 
 # -- load -----------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ class NeuralNetwork:
     ----------
     layers : sequence of Layer
         Applied first to last. Consecutive layers that declare ``in_features`` and
-        ``out_features`` must chain.
+        ``out_features`` must chain. Inputs and the outputs between layers may have any rank
+        ``(N, ...)`` (images are ``(N, C, H, W)``); the last layer gives ``(N, outputs)``.
     loss : str or Loss
         ``"mse"``, ``"cross_entropy"`` or ``"binary_cross_entropy"`` (see
         :mod:`neurolab.losses`), or a ``Loss`` object. The classification losses take
@@ -41,6 +42,10 @@ class NeuralNetwork:
         The smallest and largest input value over every ``fit`` so far (a resumed ``fit``
         widens it), None before the first. Assign a pair to restore it, None to stop the range
         check described below.
+    input_shape : tuple of int or None
+        The shape of one sample in the last ``fit`` (``(784,)`` for flat MNIST rows,
+        ``(1, 28, 28)`` for images), None before the first; saved with the network, so that
+        ``summary`` and ``save`` know the input of a network whose first layer does not say.
 
     Notes
     -----
@@ -107,6 +112,7 @@ class NeuralNetwork:
         self.shuffle_rng: np.random.Generator | None = None  # the Generator of the last fit's shuffling
         self._input_shapes: list[tuple[int, ...]] = []  # each layer's input shape in the last forward
         self._input_range: tuple[float, float] | None = None
+        self._input_shape: tuple[int, ...] | None = None
         self._range_warned = False  # an InputRangeWarning was given for the current input_range
 
     @property
@@ -131,6 +137,25 @@ class NeuralNetwork:
         if value != self._input_range:  # a new range deserves its own warning
             self._range_warned = False
         self._input_range = value
+
+    @property
+    def input_shape(self) -> tuple[int, ...] | None:
+        """The shape of one input sample in the last ``fit``: ``X.shape[1:]``; None before the first."""
+        return self._input_shape
+
+    @input_shape.setter
+    def input_shape(self, value) -> None:
+        if value is not None:
+            dims = list(value) if isinstance(value, (tuple, list)) else None
+            if not dims or len(dims) > 8 or not all(
+                isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_)) and 1 <= d <= 2**31 for d in dims
+            ):
+                raise ValueError(
+                    f"NeuralNetwork.input_shape: expected None or the shape of one sample, 1 to 8 sizes "
+                    f"from 1 to 2**31, got {value!r}"
+                )
+            value = tuple(int(d) for d in dims)
+        self._input_shape = value
 
     # -- parameters ---------------------------------------------------------------------
     def parameters(self) -> list:
@@ -159,7 +184,7 @@ class NeuralNetwork:
 
     # -- forward and backward -----------------------------------------------------------
     def forward(self, X: np.ndarray) -> np.ndarray:
-        """Return the last layer's output ``(N, outputs)`` for ``X`` of shape ``(N, features)``.
+        """Return the last layer's output ``(N, outputs)`` for ``X`` of shape ``(N, ...)``: ``(N, features)`` or images ``(N, C, H, W)``.
 
         Every layer keeps this batch (``x``, ``z``, ``a``, ...) for ``backward`` and for
         reading its neurons.
@@ -237,8 +262,9 @@ class NeuralNetwork:
 
         Parameters
         ----------
-        X : array (N, features)
-            Inputs, of any real dtype; each batch is converted to the layers' dtype as it is
+        X : array (N, features) or (N, ...)
+            Inputs (one sample per row of the first axis: flat rows, or images
+            ``(N, C, H, W)`` for a network that starts with ``Conv2D``), of any real dtype; each batch is converted to the layers' dtype as it is
             used (integers are not rescaled: put a ``Rescale`` layer first for raw pixels).
         y : array (N,) or (N, outputs)
             Targets as the loss takes them.
@@ -306,6 +332,7 @@ class NeuralNetwork:
             self.shuffle_rng = np.random.default_rng()
 
         self._widen_input_range(X)
+        self.input_shape = X.shape[1:]
         self._batches_per_epoch = -(-X.shape[0] // batch_size)  # for the progress bar
         history: dict[str, list[float]] = {"loss": [], "accuracy": [], "lr": []}
         if validation_data is not None:
@@ -529,19 +556,30 @@ class NeuralNetwork:
 
         return load(path)
 
-    def summary(self, input_features: int | None = None, print_fn=print) -> None:
+    def summary(self, input_shape=None, print_fn=print) -> None:
         """Print each layer with its output shape and parameter count, and the totals.
 
         Output shapes come from a forward pass of one zero sample through copies of the
-        layers, so they are exact for any layer. The input width is ``input_features``, else
-        the first layer's ``in_features``, else the width of the last batch the network saw;
-        without any of them, shapes show as "?".
+        layers, so they are exact for any layer. The shape of one input sample is
+        ``input_shape`` (an int for flat rows, or a tuple such as ``(1, 28, 28)``), else the
+        first layer's ``(in_features,)``, else :attr:`input_shape` (recorded by ``fit`` and
+        saved), else that of the last batch the network saw; without any of them, shapes show
+        as "?".
         """
-        width = input_features or self._input_width()
+        if input_shape is not None:
+            input_shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else input_shape
+            if not isinstance(input_shape, (tuple, list)) or not input_shape or not all(
+                isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1 for d in input_shape
+            ):
+                raise ValueError(
+                    f"NeuralNetwork.summary: expected input_shape as an int or a tuple of positive ints "
+                    f"such as (1, 28, 28), got {input_shape!r}"
+                )
+        sample = tuple(input_shape) if input_shape is not None else self._sample_shape()
         shapes = ["?"] * len(self.layers)
-        if isinstance(width, int):
+        if sample is not None:
             probe = eval_copies(self.layers)  # as _outputs: the layers keep their batch
-            out, inputs = _run(probe, np.zeros((1, width), dtype=np.float32))
+            out, inputs = _run(probe, np.zeros((1, *sample), dtype=np.float32))
             for i, shape in enumerate(inputs[1:] + [out.shape]):
                 shapes[i] = f"(N, {', '.join(str(d) for d in shape[1:])})"
         rows = [("layer", "output shape", "parameters")]
@@ -556,27 +594,37 @@ class NeuralNetwork:
         lines += [rule, f"total parameters: {total:,}   loss: {self.loss.name}"]
         print_fn("\n".join(lines))
 
-    def _input_width(self) -> int | None:
-        """The width of one input: the first layer's ``in_features``, else that of the last batch seen, else None."""
+    def _sample_shape(self) -> tuple[int, ...] | None:
+        """The shape of one input sample: the first layer's ``(in_features,)``, else ``input_shape``,
+        else that of the last batch seen, else None."""
         width = getattr(self.layers[0], "in_features", None)
-        if width is None and self._input_shapes:
-            width = self._input_shapes[0][1]
-        return width
+        if isinstance(width, int):
+            return (width,)
+        if self._input_shape is not None:
+            return self._input_shape
+        return self._input_shapes[0][1:] if self._input_shapes else None
 
     # -- validation ---------------------------------------------------------------------
     def _check_X(self, X, method: str) -> np.ndarray:
         where = f"NeuralNetwork.{method}"
         X = numeric_array(X, "X", where)
-        if X.ndim != 2:
+        first = self.layers[0]
+        features, channels = getattr(first, "in_features", None), getattr(first, "in_channels", None)
+        if X.ndim < 2:
             hint = "; for a single sample use X.reshape(1, -1)" if X.ndim == 1 else ""
-            if X.ndim > 2:
-                hint = "; flatten each sample with X.reshape(len(X), -1)"
-            raise ValueError(f"{where}: expected X of shape (N, features), got {X.shape}{hint}")
-        features = getattr(self.layers[0], "in_features", None)
-        if isinstance(features, int) and X.shape[1] != features:
+            expected = f"(N, {features})" if isinstance(features, int) else "(N, C, H, W)" if isinstance(channels, int) else "(N, ...)"
+            raise ValueError(f"{where}: expected X of shape {expected}, one sample per row, got {X.shape}{hint}")
+        if isinstance(features, int) and (X.ndim != 2 or X.shape[1] != features):
+            hint = "; flatten each sample with X.reshape(len(X), -1)" if X.ndim > 2 and np.prod(X.shape[1:]) == features else ""
             raise ValueError(
                 f"{where}: expected X of shape (N, {features}) (the in_features of layers[0], "
-                f"{self.layers[0]!r}), got {X.shape}"
+                f"{first!r}), got {X.shape}{hint}"
+            )
+        if isinstance(channels, int) and (X.ndim != 4 or X.shape[1] != channels):
+            hint = f"; for flat rows of pixels put nl.Reshape(({channels}, H, W)) first" if X.ndim == 2 else ""
+            raise ValueError(
+                f"{where}: expected X of shape (N, {channels}, H, W) (the in_channels of layers[0], "
+                f"{first!r}), got {X.shape}{hint}"
             )
         finite(X, "X", where)
         return X
@@ -627,16 +675,23 @@ def eval_copies(layers) -> list:
 def _run(layers, x: np.ndarray) -> tuple[np.ndarray, list[tuple[int, ...]]]:
     """Apply ``layers`` in order to the batch ``x``; return the output and each layer's input shape.
 
-    Checks that every layer returns an array with one row per sample, naming the layer if not.
+    Checks that every layer returns an array with one entry per sample ``(N, ...)``, and the
+    last one ``(N, outputs)`` for the loss, naming the layer if not.
     """
     n = x.shape[0]
     shapes = []
     for i, layer in enumerate(layers):
         shapes.append(x.shape)
         x = layer.forward(x)
-        if not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[0] != n:
+        if not isinstance(x, np.ndarray) or x.ndim < 2 or x.shape[0] != n:
             raise ValueError(
                 f"NeuralNetwork.forward: expected layers[{i}] ({type(layer).__name__}).forward to "
-                f"return an array of shape ({n}, outputs), got {getattr(x, 'shape', type(x).__name__)}"
+                f"return an array of shape ({n}, ...), got {getattr(x, 'shape', type(x).__name__)}"
             )
+    if x.ndim != 2:
+        raise ValueError(
+            f"NeuralNetwork.forward: expected the last layer, layers[{len(layers) - 1}] "
+            f"({type(layers[-1]).__name__}), to return ({n}, outputs) for the loss, got {x.shape}; "
+            "put nl.Flatten() and a Dense layer at the end"
+        )
     return x, shapes

@@ -210,7 +210,7 @@ def test_progress_bar_on_a_terminal_uses_tqdm():
 
 def test_summary(capsys):
     network = nl.NeuralNetwork([nl.Rescale(1 / 255), nl.Dense(784, 16, rng=0), nl.Dropout(0.1), nl.Dense(16, 10, "identity", rng=1)], "cross_entropy")
-    network.summary(input_features=784)
+    network.summary(784)
     text = capsys.readouterr().out
     assert re.search(r"\(1\) Dense\(784, 16, activation='relu'\) +\(N, 16\) +12,560", text)
     assert "(2) Dropout(p=0.1)" in text and "12,560" in text

@@ -116,18 +116,23 @@ def test_fans():
     assert nl.init.fans((3, 5)) == (5, 3)  # (out, in) -> (fan_in, fan_out)
     assert nl.init.fans((7,)) == (7, 1)
     assert nl.init.fans((1, 1)) == (1, 1)
+    assert nl.init.fans((8, 3, 5, 2)) == (3 * 5 * 2, 8 * 5 * 2)  # a conv weight (out, in, kh, kw), as torch's
 
 
-@pytest.mark.parametrize("shape", [(2, 3, 4), ()])
-def test_fans_refuses_other_ranks(shape):
-    with pytest.raises(ValueError, match="^" + re.escape(f"init.fans: expected a shape (out, in) or (in,) of positive sizes, got {shape}") + "$"):
+@pytest.mark.parametrize("shape", [(), (2, 0), (0, 3, 3, 3)])
+def test_fans_refuses_empty_shapes(shape):
+    with pytest.raises(ValueError, match="^" + re.escape(f"init.fans: expected a shape (out, in), (in,) or (out, in, *kernel) of positive sizes, got {shape}") + "$"):
         nl.init.fans(shape)
 
 
 @pytest.mark.parametrize("name", RANDOM_NAMES)
-def test_initializers_refuse_a_3d_shape(name):
-    with pytest.raises(ValueError, match=r"^init\.fans: expected a shape \(out, in\) or \(in,\) of positive sizes, got \(2, 3, 4\)$"):
-        nl.init.get(name)((2, 3, 4), rng())
+def test_initializers_scale_a_conv_weight_by_its_receptive_field(name):
+    w = nl.init.get(name)((64, 32, 5, 5), rng())
+    fan_in, fan_out = 32 * 25, 64 * 25
+    expected = {"he_normal": np.sqrt(2 / fan_in), "he_uniform": np.sqrt(6 / fan_in) / np.sqrt(3),
+                "lecun_normal": np.sqrt(1 / fan_in), "xavier_normal": np.sqrt(2 / (fan_in + fan_out)),
+                "xavier_uniform": np.sqrt(6 / (fan_in + fan_out)) / np.sqrt(3)}[name]
+    assert w.std() == pytest.approx(expected, rel=0.02)
 
 
 # ---------------------------------------------------------------- randomness: the Generator only

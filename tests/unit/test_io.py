@@ -147,7 +147,7 @@ def arrays_of(net):
         (lambda a, d: a.update({"layers/1/weight": np.ones((6, 5), np.float32)}), r"array 'layers/1/weight' of shape \(6, 5\), where layers\[1\] \(Dense\(6, 5\)\) needs shape \(5, 6\)"),
         (lambda a, d: a["layers/3/bias"].__setitem__(0, np.nan), r"non-finite values in 'layers/3/bias'"),
         (lambda a, d: d.update(version=99), r"format version 99, newer than this neurolab reads \(2\); upgrade neurolab"),
-        (lambda a, d: d["layers"][2].update({"class": "Conv2D"}), r"layers\[2\] of unknown class 'Conv2D' \(known: .*\); if it is your own layer, import its module"),
+        (lambda a, d: d["layers"][2].update({"class": "Conv3D"}), r"layers\[2\] of unknown class 'Conv3D' \(known: .*\); if it is your own layer, import its module"),
         (lambda a, d: d["layers"][1]["config"].update(out_features=-1), r"a config that Dense refuses for layers\[1\]"),
         (lambda a, d: d.update(layers=[]), "a description with no layers"),
     ],

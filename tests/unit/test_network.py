@@ -43,9 +43,11 @@ def test_squashing_before_a_logit_loss_is_refused_with_the_fix(loss, activation)
 
 def test_forward_input_errors():
     net = small_net()
-    with pytest.raises(ValueError, match=r"NeuralNetwork.forward: expected X of shape \(N, features\), got \(2,\); for a single sample use X.reshape\(1, -1\)"):
+    with pytest.raises(ValueError, match=r"NeuralNetwork.forward: expected X of shape \(N, 2\), one sample per row, got \(2,\); for a single sample use X.reshape\(1, -1\)"):
         net.forward(np.zeros(2))
-    with pytest.raises(ValueError, match=r"got \(5, 2, 2\); flatten each sample with X.reshape\(len\(X\), -1\)"):
+    with pytest.raises(ValueError, match=r"got \(5, 1, 2\); flatten each sample with X.reshape\(len\(X\), -1\)$"):
+        net.forward(np.zeros((5, 1, 2)))
+    with pytest.raises(ValueError, match=r"got \(5, 2, 2\)$"):  # 4 values per sample: flattening would not help
         net.forward(np.zeros((5, 2, 2)))
     with pytest.raises(ValueError, match=r"NeuralNetwork.forward: expected X of shape \(N, 2\) \(the in_features of layers\[0\], Dense\(2, 8, activation='tanh'\)\), got \(5, 3\)"):
         net.forward(np.zeros((5, 3)))
@@ -64,7 +66,7 @@ def test_layer_returning_the_wrong_shape_is_named():
             return grad_out
 
     net = nl.NeuralNetwork([nl.Dense(2, 2), Broken()], "mse")
-    with pytest.raises(ValueError, match=r"expected layers\[1\] \(Broken\).forward to return an array of shape \(4, outputs\), got \(2,\)"):
+    with pytest.raises(ValueError, match=r"expected layers\[1\] \(Broken\).forward to return an array of shape \(4, ...\), got \(2,\)"):
         net.forward(np.zeros((4, 2)))
 
 
