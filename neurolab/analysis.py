@@ -20,6 +20,7 @@ import numpy as np
 
 from .activations import LeakyReLU, ReLU
 from .callbacks import Callback
+from .conv import Conv2D
 from .layer import Dense, Layer
 from .network import NeuralNetwork, eval_copies
 from .validation import finite, numeric_array, positive_int
@@ -33,9 +34,9 @@ def _check_network(network, where: str) -> NeuralNetwork:
 
 def _check_X(X, where: str) -> np.ndarray:
     X = numeric_array(X, "X", where)
-    if X.ndim != 2:
+    if X.ndim < 2:
         hint = "; for a single sample use X.reshape(1, -1)" if X.ndim == 1 else ""
-        raise ValueError(f"{where}: expected X of shape (N, features), got {X.shape}{hint}")
+        raise ValueError(f"{where}: expected X of shape (N, ...), one sample per row, got {X.shape}{hint}")
     finite(X, "X", where)
     return X
 
@@ -56,25 +57,25 @@ def _layer_index(network, layer, where: str) -> int:
 def _layer_outputs(network, X: np.ndarray, indices, batch_size: int, where: str):
     """The outputs ``A`` of ``network.layers[i]`` for each ``i`` in ``indices``, and ``Z`` of the Dense ones.
 
-    Returns two dicts ``{i: (N, out)}``: the outputs, and the pre-activations of the layers
-    among ``indices`` that are ``Dense``. Runs ``batch_size`` rows at a time through shallow
+    Returns two dicts ``{i: (N, ...)}``: the outputs, and the pre-activations of the layers
+    among ``indices`` that are ``Dense`` or ``Conv2D``. Runs ``batch_size`` rows at a time through shallow
     copies of the layers (the same parameters, their own caches) in evaluation mode, so the
     network's own modes and caches stay as they were.
     """
     last = max(indices)
     layers = eval_copies(network.layers[: last + 1])
     a_parts: dict[int, list[np.ndarray]] = {i: [] for i in indices}
-    z_parts: dict[int, list[np.ndarray]] = {i: [] for i in indices if isinstance(layers[i], Dense)}
+    z_parts: dict[int, list[np.ndarray]] = {i: [] for i in indices if isinstance(layers[i], (Dense, Conv2D))}
     n = X.shape[0]
     for start in range(0, max(n, 1), batch_size):  # an empty X still runs once, for the widths
         out = X[start : start + batch_size]
         for i, layer in enumerate(layers):
             rows = out.shape[0]
             out = layer.forward(out)
-            if not isinstance(out, np.ndarray) or out.ndim != 2 or out.shape[0] != rows:
+            if not isinstance(out, np.ndarray) or out.ndim < 2 or out.shape[0] != rows:
                 raise ValueError(
                     f"{where}: expected layers[{i}] ({type(layer).__name__}).forward to return an "
-                    f"array of shape ({rows}, outputs), got {getattr(out, 'shape', type(out).__name__)}"
+                    f"array of shape ({rows}, ...), got {getattr(out, 'shape', type(out).__name__)}"
                 )
             if i in a_parts:
                 a_parts[i].append(out)
@@ -100,22 +101,24 @@ def activations(network, X: np.ndarray, layer, batch_size: int = 1024, *, pre_ac
     batch_size : int
         Rows per forward pass; only the outputs are kept, so memory stays small.
     pre_activation : bool
-        Return ``Z = X @ W.T + b`` instead of ``A = f(Z)`` (``Dense`` layers only).
+        Return the pre-activation ``Z`` instead of ``A = f(Z)`` (``Dense`` and ``Conv2D``
+        layers only).
 
     Returns
     -------
-    ndarray (N, out)
+    ndarray (N, out), or (N, ...) for a layer with other outputs
         Row ``n`` is the layer's output for sample ``n``; for a ``Dense`` layer, column ``j``
-        is neuron ``j``'s activation ``a = f(z)`` (or ``z``).
+        is neuron ``j``'s activation ``a = f(z)`` (or ``z``); for a ``Conv2D`` layer,
+        ``[:, j]`` is filter ``j``'s feature map ``(N, H_out, W_out)``.
     """
     where = "activations"
     network = _check_network(network, where)
     X = _check_X(X, where)
     index = _layer_index(network, layer, where)
     batch_size = positive_int(batch_size, "batch_size", where)
-    if pre_activation and not isinstance(network.layers[index], Dense):
+    if pre_activation and not isinstance(network.layers[index], (Dense, Conv2D)):
         raise TypeError(
-            f"{where}: expected a Dense layer for pre_activation=True, got layers[{index}] {network.layers[index]!r}"
+            f"{where}: expected a Dense or Conv2D layer for pre_activation=True, got layers[{index}] {network.layers[index]!r}"
         )
     outputs, pre_activations = _layer_outputs(network, X, [index], batch_size, where)
     return pre_activations[index] if pre_activation else outputs[index]
@@ -126,7 +129,9 @@ def top_activating(network, X: np.ndarray, layer, neuron: int, k: int = 9, batch
 
     Ties in ``a`` are broken by the larger ``z`` (for a ``Dense`` layer), then by the lower
     index: a saturated sigmoid rounds many activations to exactly 1.0 in float32, and ``z``
-    still tells those samples apart.
+    still tells those samples apart. For a layer with image outputs (``Conv2D``), ``neuron``
+    is a channel (a filter), and a sample's activation is the largest of its feature map:
+    how strongly the filter found its pattern anywhere in the image.
 
     Parameters
     ----------
@@ -156,8 +161,8 @@ def top_activating(network, X: np.ndarray, layer, neuron: int, k: int = 9, batch
     if neuron >= width:
         raise ValueError(f"{where}: expected a neuron index in [0, {width}) for layers[{index}], got {neuron}")
     outputs, pre_activations = _layer_outputs(network, X, [index], batch_size, where)
-    a = outputs[index][:, int(neuron)]
-    z = pre_activations[index][:, int(neuron)] if index in pre_activations else np.zeros_like(a)
+    a = outputs[index][:, int(neuron)].reshape(len(X), -1).max(axis=1)  # a feature map's strongest response
+    z = pre_activations[index][:, int(neuron)].reshape(len(X), -1).max(axis=1) if index in pre_activations else np.zeros_like(a)
     order = np.lexsort((np.arange(len(a)), -z, -a))  # the last key sorts first: a, then z, then index
     return order[:k].astype(np.int64)
 

@@ -443,19 +443,20 @@ class Flatten(Layer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.input_shape = None
+        self.x = None  # the last input, whose shape backward gives back
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
+        """Return ``x`` as ``(N, d1 * d2 * ...)`` (a view when it can be)."""
+        self.x = x = np.asarray(x)
         if x.ndim < 2:
             raise ValueError(f"Flatten.forward: expected input of shape (N, ...), got {x.shape}")
-        self.input_shape = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        if self.input_shape is None:
+        """Return ``dY`` in the shape of the last input."""
+        if self.x is None:
             raise RuntimeError("Flatten.backward: expected a forward pass first, got none")
-        return np.reshape(grad_out, self.input_shape)
+        return np.reshape(grad_out, self.x.shape)
 
 
 class Reshape(Layer):
@@ -480,22 +481,24 @@ class Reshape(Layer):
         if not items or not all(isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_)) and d >= 1 for d in items):
             raise ValueError(f"Reshape: expected the shape of one sample, a tuple of positive ints such as (1, 28, 28), got {shape!r}")
         self.shape = tuple(int(d) for d in items)
-        self.input_shape = None
+        self.x = None  # the last input, whose shape backward gives back
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        """Return ``x`` as ``(N, *shape)`` (a view when it can be)."""
         x = np.asarray(x)
         size = math.prod(self.shape)
         if x.ndim < 2 or math.prod(x.shape[1:]) != size:
             raise ValueError(
                 f"{self!r}.forward: expected input of shape (N, ...) with {size} values per sample, got {x.shape}"
             )
-        self.input_shape = x.shape
+        self.x = x
         return x.reshape(x.shape[0], *self.shape)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        if self.input_shape is None:
+        """Return ``dY`` in the shape of the last input."""
+        if self.x is None:
             raise RuntimeError(f"{self!r}.backward: expected a forward pass first, got none")
-        return np.reshape(grad_out, self.input_shape)
+        return np.reshape(grad_out, self.x.shape)
 
     def get_config(self) -> dict:
         return {"shape": list(self.shape)}

@@ -85,7 +85,11 @@ def range_message(layers, where: str, trained: tuple[float, float], seen: tuple[
 
 
 class Spot(NamedTuple):
-    """Where NaN or infinity first appears: ``value[row, column]``, computed by ``layers[index]`` from ``given``."""
+    """Where NaN or infinity first appears: ``value[row][column]``, computed by ``layers[index]`` from ``given``.
+
+    ``column`` is an int for a layer of flat samples ``(N, width)``, and the index tuple
+    within one sample for others (``(channel, row, column)`` of an image).
+    """
 
     index: int
     layer: Layer
@@ -93,7 +97,7 @@ class Spot(NamedTuple):
     value: np.ndarray
     given: np.ndarray  # the layer's input
     row: int
-    column: int
+    column: int | tuple[int, ...]
 
 
 _CACHED = ("x", "z", "a")  # Dense's input in its dtype, pre-activation and activation, in the order forward makes them
@@ -102,7 +106,7 @@ _AXES = {"x": "feature", "z": "neuron", "a": "neuron", "output": "column"}  # wh
 
 
 def trace_non_finite(layers, x: np.ndarray, rows: np.ndarray | None = None) -> tuple[Spot | None, np.ndarray]:
-    """Run the batch ``x`` ``(N, features)`` through ``layers`` and find where NaN or infinity appears.
+    """Run the batch ``x`` ``(N, ...)`` through ``layers`` and find where NaN or infinity appears.
 
     Each layer's quantities are looked at in the order they are computed: what it keeps of the
     batch as ``x``, ``z`` and ``a`` (Dense does; only arrays this forward made), then its output.
@@ -122,12 +126,13 @@ def trace_non_finite(layers, x: np.ndarray, rows: np.ndarray | None = None) -> t
             made = [(name, getattr(layer, name, None)) for name in _CACHED]
             quantities = [(name, value) for (name, value), old in zip(made, before) if value is not old]
             for name, value in quantities + [("output", x)]:
-                if not isinstance(value, np.ndarray) or value.ndim != 2 or value.shape[0] != n:
+                if not isinstance(value, np.ndarray) or value.ndim < 2 or value.shape[0] != n:
                     continue
-                wrong = ~np.isfinite(value).all(axis=1) & rows
+                wrong = ~np.isfinite(value).reshape(n, -1).all(axis=1) & rows
                 if spot is None and wrong.any():
                     row = int(np.flatnonzero(wrong)[0])
-                    column = int(np.flatnonzero(~np.isfinite(value[row]))[0])
+                    where = np.unravel_index(np.flatnonzero(~np.isfinite(value[row]))[0], value.shape[1:])
+                    column = int(where[0]) if value.ndim == 2 else tuple(int(j) for j in where)
                     spot = Spot(i, layer, name, value, given, row, column)
                 bad |= wrong
     return spot, bad
@@ -138,11 +143,12 @@ def describe(spot: Spot) -> str:
     value, given, row, column = spot.value, spot.given, spot.row, spot.column
     limit = np.finfo(value.dtype).max
     text = f"layers[{spot.index}] ({spot.layer!r}) "
-    source = given[row, column] if given.shape == value.shape else None  # elementwise: the input at the same place
+    source = given[row][column] if given.shape == value.shape else None  # elementwise: the input at the same place
     if spot.name in ("x", "output") and source is not None and np.isfinite(source) and abs(source) > limit:
-        return text + f"converts its input to {value.dtype}, and feature {column}, {source:g}, is beyond {value.dtype}'s largest value {limit:g}"
+        place = f"feature {column}" if isinstance(column, int) else f"the value at {column}"
+        return text + f"converts its input to {value.dtype}, and {place}, {source:g}, is beyond {value.dtype}'s largest value {limit:g}"
     text += (
-        f"gives {value[row, column]} in its {_LABELS[spot.name]} ({value.dtype}) at {_AXES[spot.name]} {column}, "
+        f"gives {value[row][column]} in its {_LABELS[spot.name]} ({value.dtype}) at {_AXES[spot.name] if isinstance(column, int) else '(channel, row, column)' if len(column) == 3 else 'index'} {column}, "
         f"from inputs up to {largest([given[row]]):g} in size"
     )
     parameters = spot.layer.parameters()

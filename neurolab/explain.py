@@ -125,9 +125,17 @@ def explain(network, x, y, layer, neuron: int, *, optimizer=None, top: int = 5) 
     index = _layer_index(network, layer, "explain")
     target_layer = network.layers[index]
     if not isinstance(target_layer, Dense) or not target_layer.activation.elementwise:
+        why = (
+            "a neuron's f'(z) is defined only for elementwise activations"
+            if isinstance(target_layer, Dense)
+            else "a Conv2D filter is shared by every position of its feature map: read "
+            f"net.layers[{index}].neurons[i] for its weights, z, a and delta maps"
+            if hasattr(target_layer, "out_channels")
+            else "only Dense layers have neurons with weights of their own"
+        )
         raise TypeError(
             f"explain: expected a Dense layer with an elementwise activation, got layers[{index}] "
-            f"{target_layer!r}; a neuron's f'(z) is defined only for elementwise activations"
+            f"{target_layer!r}; {why}"
         )
     if isinstance(neuron, bool) or not isinstance(neuron, (int, np.integer)) or not 0 <= neuron < target_layer.out_features:
         raise ValueError(

@@ -310,8 +310,8 @@ def _build_layer(i: int, spec: dict, arrays: npz.Arrays, fail) -> Layer:
         )
     stored = {key.split("/", 2)[2]: header for key, header in arrays.headers.items() if key.startswith(f"layers/{i}/")}
     config = spec.get("config", {})
-    if issubclass(cls, Dense):
-        _check_dense(i, config, stored, fail)  # before building: the config decides what it allocates
+    if issubclass(cls, (Dense, Conv2D)):
+        _check_sizes(i, cls, config, stored, fail)  # before building: the config decides what it allocates
     try:
         layer = cls(**config)
     except Exception as error:  # a registered class's __init__ may raise anything on bad settings
@@ -337,19 +337,37 @@ def _build_layer(i: int, spec: dict, arrays: npz.Arrays, fail) -> Layer:
     return layer
 
 
-def _check_dense(i: int, config: dict, stored: dict, fail) -> None:
-    """Refuse a Dense config whose sizes are not those of the weight and bias stored for it."""
-    n_in, n_out = config.get("in_features"), config.get("out_features")
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in (n_in, n_out)):
-        return  # Dense itself refuses it, with its own message
-    for pname, shape in (("weight", (n_out, n_in)), ("bias", (n_out,))):
+def _check_sizes(i: int, cls: type, config: dict, stored: dict, fail) -> None:
+    """Refuse a Dense or Conv2D config whose sizes are not those of the weight and bias stored for it."""
+    shapes = _expected_shapes(cls, config)
+    if shapes is None:
+        return  # the class itself refuses the config, with its own message
+    described = f"{cls.__name__}({', '.join(str(config[k]) for k in shapes['_keys'])})"
+    for pname in ("weight", "bias"):
         if pname not in stored:
-            raise fail(f"no array 'layers/{i}/{pname}' for parameter {pname!r} of layers[{i}] (Dense)")
-        if stored[pname][0] != shape:
+            raise fail(f"no array 'layers/{i}/{pname}' for parameter {pname!r} of layers[{i}] ({cls.__name__})")
+        if stored[pname][0] != shapes[pname]:
             raise fail(
                 f"array 'layers/{i}/{pname}' of shape {stored[pname][0]}, where layers[{i}] "
-                f"(Dense({n_in}, {n_out})) needs shape {shape}"
+                f"({described}) needs shape {shapes[pname]}"
             )
+
+
+def _expected_shapes(cls: type, config: dict) -> dict | None:
+    """The weight and bias shapes a Dense or Conv2D ``config`` allocates; None for a malformed config."""
+    def size(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+    if issubclass(cls, Dense):
+        n_in, n_out = config.get("in_features"), config.get("out_features")
+        if not (size(n_in) and size(n_out)):
+            return None
+        return {"weight": (n_out, n_in), "bias": (n_out,), "_keys": ("in_features", "out_features")}
+    c_in, c_out, kernel = config.get("in_channels"), config.get("out_channels"), config.get("kernel_size")
+    kernel = [kernel, kernel] if size(kernel) else kernel
+    if not (size(c_in) and size(c_out) and isinstance(kernel, list) and len(kernel) == 2 and all(map(size, kernel))):
+        return None
+    return {"weight": (c_out, c_in, *kernel), "bias": (c_out,), "_keys": ("in_channels", "out_channels", "kernel_size")}
 
 
 def _build_optimizer(spec: dict, network: NeuralNetwork, arrays: npz.Arrays, fail):

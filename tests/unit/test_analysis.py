@@ -221,7 +221,7 @@ def test_errors_name_the_function_and_what_was_expected():
     net, X = make_net(), data()
     with pytest.raises(TypeError, match=r"^activations: expected a neurolab.NeuralNetwork, got list"):
         activations([net], X, 0)
-    with pytest.raises(ValueError, match=r"^activations: expected X of shape \(N, features\), got \(4,\); for a single sample use X.reshape\(1, -1\)"):
+    with pytest.raises(ValueError, match=r"^activations: expected X of shape \(N, ...\), one sample per row, got \(4,\); for a single sample use X.reshape\(1, -1\)"):
         activations(net, X[0], 0)
     with pytest.raises(ValueError, match=r"^activations: expected X to be finite"):
         activations(net, np.full((2, 4), np.nan), 0)
@@ -229,7 +229,7 @@ def test_errors_name_the_function_and_what_was_expected():
         activations(net, X, 4)
     with pytest.raises(ValueError, match=r"^activations: expected a layer index or one of the network's layers, got Dense"):
         activations(net, X, nl.Dense(4, 5))
-    with pytest.raises(TypeError, match=r"^activations: expected a Dense layer for pre_activation=True, got layers\[1\] Dropout"):
+    with pytest.raises(TypeError, match=r"^activations: expected a Dense or Conv2D layer for pre_activation=True, got layers\[1\] Dropout"):
         activations(net, X, 1, pre_activation=True)
     with pytest.raises(ValueError, match=r"^activations: expected batch_size to be a positive int, got 0"):
         activations(net, X, 0, batch_size=0)

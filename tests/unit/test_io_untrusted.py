@@ -8,6 +8,7 @@ with ``save``.
 import copy
 import io
 import json
+import re
 import os
 import stat
 import time
@@ -118,6 +119,20 @@ def test_a_description_larger_than_its_arrays_builds_nothing(tmp_path):
         path, r"array 'layers/0/weight' of shape \(5, 4\), where layers\[0\] \(Dense\(6000, 6000\)\) needs shape \(6000, 6000\)"
     ))
     assert peak < 4 * 2**20  # the layer would take 275 MB
+
+
+@pytest.mark.parametrize("kernel", [[200, 300], 250])
+def test_a_conv_declared_larger_than_its_arrays_builds_nothing(tmp_path, kernel):
+    """Conv2D's config decides its allocation too: checked against the stored headers first."""
+    net = nl.NeuralNetwork([nl.Reshape((1, 6, 6)), nl.Conv2D(1, 2, 3, rng=0), nl.Flatten(), nl.Dense(32, 3, "identity", rng=1)], "cross_entropy")
+    description, arrays = members_of(net)
+    description["layers"][1]["config"].update(in_channels=64, out_channels=64, kernel_size=kernel)
+    path = write_model(tmp_path / "big.npz", description, arrays)
+    shape = (64, 64, *(kernel if isinstance(kernel, list) else [kernel, kernel]))
+    peak = peak_memory_of(lambda: refused(
+        path, rf"array 'layers/1/weight' of shape \(2, 1, 3, 3\), where layers\[1\] \(Conv2D\(64, 64, {re.escape(str(kernel))}\)\) needs shape {re.escape(str(shape))}"
+    ))
+    assert peak < 4 * 2**20  # the layer would take about 1 GB
 
 
 def test_a_header_that_declares_more_than_its_member_holds_is_refused(tmp_path):
