@@ -7,12 +7,16 @@ method        must                                        must not
 ============  ==========================================  ==============================
 __init__      call ``super().__init__()``; register        draw from a global RNG
               parameters with ``add_parameter``
-forward(x)    take ``(N, in)``, return ``(N, out)``,       mutate ``x``
-              cache what ``backward`` needs
+forward(x)    take ``(N, ...)``, return ``(N, ...)``:      mutate ``x``
+              one entry per sample (``(N, in)`` to
+              ``(N, out)`` for features, ``(N, C, H,
+              W)`` for images); cache what ``backward``
+              needs
 backward(g)   **add** into each parameter's ``.grad``;     zero or overwrite grads,
               return dL/dx of ``x``'s shape                 redo the forward pass
 ============  ==========================================  ==============================
 
+The last layer of a network returns ``(N, outputs)``, what the loss takes.
 ``neurolab.gradcheck.check_layer(layer, x)`` verifies a subclass against central finite
 differences; ``neurolab.testing.assert_layer_gradients`` does it over random shapes and values.
 """
@@ -132,7 +136,7 @@ class Layer:
         return self
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """Map a batch ``x`` of shape ``(N, in)`` to ``(N, out)`` and cache what backward needs."""
+        """Map a batch ``x`` of shape ``(N, ...)`` (``(N, in)`` for features) to ``(N, ...)`` and cache what backward needs."""
         raise NotImplementedError(f"{type(self).__name__}.forward: subclasses of Layer implement forward")
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:

@@ -10,7 +10,9 @@ input values and seeds, and reports the smallest failing case it finds::
     def test_my_layer_gradients():
         assert_layer_gradients(lambda in_features, rng: MyLayer(in_features, 3, rng=rng))
 
-The strategies it uses (``float_arrays``, ``layer_inputs``) are public too. Hypothesis is an
+``assert_image_layer_gradients(make_layer)`` does the same for layers on images
+``(N, C, H, W)``, built by ``make_layer(in_channels, rng)``. The strategies they use
+(``float_arrays``, ``layer_inputs``, ``image_inputs``) are public too. Hypothesis is an
 optional dependency of this module only: ``pip install neurolab-nn[test]``.
 """
 
@@ -45,6 +47,15 @@ def layer_inputs(draw, max_in_features: int = 6, max_batch_size: int = 5, low: f
     in_features = draw(st.integers(1, max_in_features))
     n = draw(st.integers(1, max_batch_size))
     return in_features, draw(float_arrays((n, in_features), low, high))
+
+
+@st.composite
+def image_inputs(draw, max_channels: int = 3, max_size: int = 7, max_batch_size: int = 3, low: float = -2.0, high: float = 2.0):
+    """``(in_channels, x)`` with images ``x`` of shape ``(N, C, H, W)``: 1 <= C <= max_channels, 1 <= H, W <= max_size."""
+    channels = draw(st.integers(1, max_channels))
+    n = draw(st.integers(1, max_batch_size))
+    height, width = draw(st.integers(1, max_size)), draw(st.integers(1, max_size))
+    return channels, draw(float_arrays((n, channels, height, width), low, high))
 
 
 def away_from_kinks(margin: float = 1e-3) -> Callable:
@@ -97,13 +108,40 @@ def assert_layer_gradients(
     neurolab.gradcheck.GradientCheckError
         For the simplest failing case Hypothesis finds (printed with the error).
     """
+    _check_cases(make_layer, layer_inputs(max_in_features, max_batch_size, low, high), where, max_examples, rtol, atol)
+
+
+def assert_image_layer_gradients(
+    make_layer: Callable[[int, np.random.Generator], object],
+    *,
+    max_channels: int = 3,
+    max_size: int = 7,
+    max_batch_size: int = 3,
+    low: float = -2.0,
+    high: float = 2.0,
+    where: Callable | None = None,
+    max_examples: int | None = None,
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+) -> None:
+    """:func:`assert_layer_gradients` for layers on images ``(N, C, H, W)``, such as a convolution of your own.
+
+    ``make_layer(in_channels, rng)`` builds the layer; heights and widths are drawn from 1 to
+    ``max_size``, so a layer that cannot take small images should refuse them with a
+    ``ValueError`` and return False from ``where`` for them (see ``Conv2D.output_shape``).
+    """
+    _check_cases(make_layer, image_inputs(max_channels, max_size, max_batch_size, low, high), where, max_examples, rtol, atol)
+
+
+def _check_cases(make_layer, cases, where, max_examples, rtol, atol) -> None:
+    """Run :func:`check_layer` on a fresh layer for each ``(size, x)`` that ``cases`` draws."""
     options = {} if max_examples is None else {"max_examples": max_examples}
 
     @settings(deadline=None, **options)
-    @given(case=layer_inputs(max_in_features, max_batch_size, low, high), seed=st.integers(0, 2**32 - 1))
+    @given(case=cases, seed=st.integers(0, 2**32 - 1))
     def run(case, seed):
-        in_features, x = case
-        layer = make_layer(in_features, np.random.default_rng(seed))
+        size, x = case
+        layer = make_layer(size, np.random.default_rng(seed))
         if where is not None:
             assume(where(layer, x))
         check_layer(layer, x, rtol=rtol, atol=atol, seed=seed)

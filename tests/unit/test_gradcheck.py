@@ -13,7 +13,7 @@ from neurolab.gradcheck import (
     check_network,
     numerical_gradient,
 )
-from neurolab.testing import assert_layer_gradients
+from neurolab.testing import assert_image_layer_gradients, assert_layer_gradients
 
 
 def make_x(n=4, features=3, seed=1):
@@ -164,6 +164,32 @@ def test_property_based_check_rejects_a_wrong_layer():
     with pytest.raises(GradientCheckError):
         assert_layer_gradients(lambda f, rng: Scale(f, wrong=True), max_in_features=3, max_batch_size=3, max_examples=10)
     assert_layer_gradients(lambda f, rng: Scale(f), max_examples=10)
+
+
+class ChannelScale(nl.Layer):
+    """``Y[n, c] = X[n, c] * s[c]``: a user's layer on images; ``wrong`` forgets the channel axis in dX."""
+
+    def __init__(self, channels, wrong=False):
+        super().__init__()
+        self.scale = self.add_parameter("scale", np.linspace(0.5, 1.5, channels))
+        self.wrong = wrong
+
+    def forward(self, x):
+        self.x = x
+        return x * self.scale.value[:, None, None]
+
+    def backward(self, grad_out):
+        self.scale.grad += (grad_out * self.x).sum(axis=(0, 2, 3))
+        return grad_out * (self.scale.value[0] if self.wrong else self.scale.value[:, None, None])
+
+
+def test_property_based_image_check_rejects_a_wrong_layer():
+    with pytest.raises(GradientCheckError, match=r"check_layer\(ChannelScale\): gradient of input\["):
+        assert_image_layer_gradients(lambda c, rng: ChannelScale(c, wrong=True), max_examples=20)
+    assert_image_layer_gradients(lambda c, rng: ChannelScale(c), max_examples=10)
+    shapes = []
+    assert_image_layer_gradients(lambda c, rng: ChannelScale(c), where=lambda layer, x: shapes.append(x.shape) or True, max_examples=30)
+    assert all(len(shape) == 4 for shape in shapes) and max(shape[1] for shape in shapes) > 1  # images of several channels
 
 
 class Stochastic(nl.Layer):
