@@ -43,6 +43,31 @@ def test_resume_after_save_and_load_is_identical_to_an_uninterrupted_run(tmp_pat
         np.testing.assert_array_equal(a, b)
 
 
+def make_cnn(seed=0):
+    """Flat 36-pixel rows in; RandomShift and Dropout draw from their own Generators, saved with the model."""
+    return nl.NeuralNetwork([
+        nl.Rescale(1 / 255), nl.Reshape((1, 6, 6)), nl.RandomShift(1, rng=seed + 20),
+        nl.Conv2D(1, 3, 3, padding=1, rng=seed), nl.MaxPool2D(2), nl.Flatten(),
+        nl.Dropout(0.3, rng=seed + 10), nl.Dense(27, 3, "identity", rng=seed + 1),
+    ], "cross_entropy")
+
+
+def test_a_cnn_resumed_from_its_file_trains_as_an_uninterrupted_run(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.integers(0, 256, (48, 36)).astype(np.uint8), rng.integers(0, 3, 48)
+    straight = make_cnn()
+    straight.fit(X, y, epochs=4, batch_size=16, optimizer=nl.optim.Adam(lr=0.01), rng=7, verbose=0)
+
+    first = make_cnn()
+    first.fit(X, y, epochs=2, batch_size=16, optimizer=nl.optim.Adam(lr=0.01), rng=7, verbose=0)
+    resumed = nl.load(first.save(tmp_path / "half.npz"))
+    assert resumed.input_shape == (36,)
+    resumed.fit(X, y, epochs=2, batch_size=16, verbose=0)  # shifts, masks, shuffling and Adam carry on from the file
+
+    for a, b in zip(values(straight), values(resumed)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_same_seed_same_run_whatever_the_global_random_state():
     X, y = data()
     runs = []
