@@ -29,7 +29,7 @@ import mnist  # the MLP example beside this file: its options, training loop and
 import neurolab as nl
 
 PRESETS = {
-    "default": dict(channels="32,64", hidden="256", activation="relu", dropout=0.3, loss="cross_entropy",
+    "default": dict(channels="32,64", hidden="256", activation="relu", dropout=0.3, loss="cross_entropy", augment=0,
                     optimizer="adam", lr=0.002, momentum=0.0, batch_size=128, epochs=4, cosine=True),
 }
 

@@ -184,7 +184,7 @@ class Conv2D(Layer):
         xp = np.pad(self.x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else self.x
         windows = _windows(xp, self.kernel_size, self.stride)[:, :, :h_out, :w_out]  # (N, C, H_out, W_out, kh, kw)
         # P: row (c, u, v), column (i, j, n); the one copy of the pass
-        self.patches = windows.transpose(1, 4, 5, 2, 3, 0).reshape(-1, h_out * w_out * n)
+        self.patches = windows.transpose(1, 4, 5, 2, 3, 0).reshape(math.prod(self.weight.shape[1:]), h_out * w_out * n)
         w = self.weight.value.reshape(o, -1)  # Wm (O, C*kh*kw)
         z = w @ self.patches + self.bias.value[:, None]  # Zm = Wm @ P + b
         self.z = z.reshape(o, h_out, w_out, n).transpose(3, 0, 1, 2)  # Z (N, O, H_out, W_out), a view of Zm
@@ -452,7 +452,7 @@ class Flatten(Layer):
         self.x = x = np.asarray(x)
         if x.ndim < 2:
             raise ValueError(f"Flatten.forward: expected input of shape (N, ...), got {x.shape}")
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # not -1, which an empty batch leaves undetermined
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Return ``dY`` in the shape of the last input."""
