@@ -22,11 +22,14 @@ trained with softmax cross-entropy and Adam (lr 0.002, cosine decay), batch 128.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
-import mnist  # the MLP example beside this file: its options, training loop and report
 import neurolab as nl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when run by runpy or from another directory
+import mnist  # noqa: E402  the MLP example beside this file: its options, training loop and report
 
 PRESETS = {
     "default": dict(channels="32,64", hidden="256", activation="relu", dropout=0.3, loss="cross_entropy", augment=0,

@@ -208,6 +208,52 @@ def test_mnist_augment_saves_a_model_of_flat_raw_pixels(mnist_dir, tmp_path, cap
     assert "RandomShift(max_shift=1)" in out and "(preset default)" in out and "Dropout(p=0.3)" in out
 
 
+def test_mnist_cnn_tiny_run_saves_a_model_of_flat_raw_pixels_and_reads_a_png(mnist_dir, tmp_path, capsys):
+    from PIL import Image
+
+    import neurolab as nl
+
+    cnn = load("mnist_cnn.py")
+    model = tmp_path / "cnn.npz"
+    result = cnn["main"]([
+        "--data-dir", str(mnist_dir), "--limit", "2000", "--validation", "300", "--epochs", "2", "--batch-size", "32",
+        "--channels", "4,8", "--hidden", "32", "--save", str(model), "--verbose", "2", "--show", "0",
+    ])
+    out = capsys.readouterr().out
+    assert "(reloaded: identical predictions)" in out and "epoch 2/2" in out
+    for shape in ("(N, 1, 28, 28)", "(N, 4, 24, 24)", "(N, 4, 12, 12)", "(N, 8, 8, 8)", "(N, 8, 4, 4)", "(N, 128)", "(N, 10)"):
+        assert shape in out  # summary: each layer's output shape
+    assert 0.5 < result["test_accuracy"] <= 1.0
+
+    net = nl.load(model)
+    assert [type(layer).__name__ for layer in net.layers] == [
+        "Rescale", "Reshape", "Conv2D", "MaxPool2D", "Conv2D", "MaxPool2D", "Flatten", "Dense", "Dropout", "Dense"]
+    assert net.input_shape == (784,)
+    (_, _), (x_test, y_test) = nl.datasets.load_mnist(mnist_dir)
+    assert result["test_accuracy"] == np.mean(net.predict(x_test) == y_test)  # (N, 784) uint8 in, as for the MLP
+
+    png = tmp_path / "digit.png"
+    Image.fromarray(255 - x_test[0].reshape(28, 28)).save(png)
+    expected = int(net.predict(x_test[:1])[0])
+    cnn["main"](["--data-dir", str(mnist_dir), "--load", str(model), "--image", str(png), "--show", "1"])
+    assert f"digit.png: digit {expected}  probabilities 0:" in capsys.readouterr().out
+
+
+def test_mnist_cnn_refuses_more_convolutions_than_the_image_allows(mnist_dir, capsys):
+    with pytest.raises(SystemExit, match=r"^--channels: expected at most as many convolutions as a 28x28 image allows, got 4,8,16$"):
+        load("mnist_cnn.py")["main"](["--data-dir", str(mnist_dir), "--channels", "4,8,16", "--limit", "100", "--no-save"])
+
+
+def test_mnist_cnn_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        load("mnist_cnn.py")["main"](["--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--data-dir", "--epochs", "--channels", "--hidden", "--save", "--load", "--image", "--validation", "--augment", "--limit"):
+        assert option in text
+    assert "Conv2D(1, 32, 5)" in text
+
+
 def test_binary_nine_tiny(mnist_dir, capsys):
     result = load("binary_nine.py")["main"](["--data-dir", str(mnist_dir), "--limit", "5000", "--epochs", "1", "--verbose", "0"])
     assert result["accuracy"] > result["baseline"] + 0.02
