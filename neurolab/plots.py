@@ -1,4 +1,4 @@
-"""Pictures of what a network learned: training curves, weights as images, activations, errors.
+"""Pictures of what a network learned: training curves, weights and filters as images, activations, errors.
 
 Needs matplotlib (``pip install neurolab-nn[plot]``); :func:`save_weight_history_gif` also needs
 Pillow. Every ``plot_*`` function returns its matplotlib ``Figure`` and, given ``path``, also
@@ -43,7 +43,9 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from .analysis import WeightHistory, _check_network, _check_X, _layer_index, _layer_outputs, top_activating  # noqa: E402
 from .activations import LeakyReLU, ReLU  # noqa: E402
+from .conv import Conv2D, MaxPool2D  # noqa: E402
 from .layer import Dense  # noqa: E402
+from .network import eval_copies  # noqa: E402
 from .validation import positive_int  # noqa: E402
 
 WEIGHT_CMAP = "RdBu_r"  # red: positive, blue: negative, white: 0
@@ -187,6 +189,153 @@ def plot_weights(layer, neurons=None, image_shape=(28, 28), cols: int = 8, path=
     bar = fig.colorbar(shown, ax=axes, shrink=0.8, pad=0.02, ticks=[-1, 0, 1])
     bar.ax.set_yticklabels(["-max|w|", "0", "+max|w|"], fontsize=8)
     fig.suptitle(f"incoming weights of {layer!r}\nred: ink there raises z, blue: lowers it", fontsize=10)
+    _save(fig, path)
+    return fig
+
+
+# -- filters and feature maps (Conv2D) ------------------------------------------------------
+def plot_filters(layer, channel=None, cols: int = 8, path=None) -> Figure:
+    """Each filter of a Conv2D layer drawn as a small image: the pattern it looks for in a patch.
+
+    Pixel ``(u, v)`` of filter ``o``'s picture is the weight ``W[o, c, u, v]``, which multiplies
+    the input at row ``u``, column ``v`` of every patch. As in :func:`plot_weights`, red
+    weights raise the filter's ``z`` where the input is large, blue ones lower it, white ones
+    do not matter, and each picture has its own colour limits, symmetric around 0 (``±max|w|``
+    of that picture, shown under it).
+
+    A filter of a layer with one input channel (the first layer, on grey images) is one
+    ``kh x kw`` image. A later layer's filter has one such image per input channel ``c`` (the
+    feature map ``c`` of the layer below): ``channel=c`` draws that one for every filter, and
+    by default the mean over the channels is drawn, a summary of the filter in which weights
+    of opposite signs on different channels cancel. Read such filters through their feature
+    maps (:func:`plot_feature_maps`) rather than as pictures.
+
+    Parameters
+    ----------
+    layer : Conv2D
+    channel : int, optional
+        The input channel to draw, in ``[0, in_channels)``; by default the only one, or the
+        mean over all of them.
+    cols : int
+        Pictures per row.
+    path : str or path-like, optional
+        Also save the figure there as a PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per filter, plus a colour bar.
+    """
+    where = "plot_filters"
+    if not isinstance(layer, Conv2D):
+        hint = "; for a Dense layer use plot_weights" if isinstance(layer, Dense) else ""
+        raise TypeError(f"{where}: expected a Conv2D layer, got {type(layer).__name__}{hint}")
+    cols = positive_int(cols, "cols", where)
+    weight, channels = layer.weight.value, layer.in_channels  # W (O, C, kh, kw)
+    if channel is None and channels == 1:
+        images, what = weight[:, 0], ""
+    elif channel is None:
+        images, what = weight.mean(axis=1), f", mean over its {channels} input channels"
+    elif isinstance(channel, (int, np.integer)) and not isinstance(channel, (bool, np.bool_)) and 0 <= channel < channels:
+        images, what = weight[:, channel], f", input channel {int(channel)} of {channels}"
+    else:
+        raise ValueError(
+            f"{where}: expected channel to be None (the mean over the input channels) or an int in "
+            f"[0, {channels}) for {layer!r}, got {channel!r}"
+        )
+    fig, axes = _grid(len(images), cols, cell=(1.5, 1.85), min_width=5.0)
+    for o, (ax, image) in enumerate(zip(axes, images)):
+        limit = _symmetric_limit(image)
+        shown = ax.imshow(image / limit, cmap=WEIGHT_CMAP, vmin=-1, vmax=1)
+        ax.set_title(f"filter {o}", fontsize=9)
+        ax.set_xlabel(f"max|w| {limit:.2g}", fontsize=7, labelpad=2)
+    bar = fig.colorbar(shown, ax=axes, shrink=0.8, pad=0.02, ticks=[-1, 0, 1])
+    bar.ax.set_yticklabels(["-max|w|", "0", "+max|w|"], fontsize=8)
+    fig.suptitle(f"filters of {layer!r}{what}\nred: a large input there raises z, blue: lowers it", fontsize=10)
+    _save(fig, path)
+    return fig
+
+
+def _last_maps(layer, where: str) -> np.ndarray:
+    """The last batch's output ``(N, C, H, W)`` of ``layer``: its ``a``, or a MaxPool2D's, pooled again from its ``x``."""
+    if isinstance(layer, MaxPool2D):  # it keeps its input (and where each maximum was), not its output
+        last = layer.x
+    elif hasattr(layer, "a"):
+        last = layer.a
+    else:
+        raise TypeError(
+            f"{where}: expected a Conv2D or MaxPool2D layer (or one that keeps its output as `a`), "
+            f"got {type(layer).__name__}"
+        )
+    if last is None:
+        raise RuntimeError(
+            f"{where}: expected a forward pass of {layer!r} first, got none; run net.forward(X) on the "
+            "images to look at (predict and evaluate leave the layers' last batch as it was)"
+        )
+    if last.ndim != 4:
+        raise ValueError(
+            f"{where}: expected feature maps of shape (N, C, H, W) from {layer!r}, got its output of shape "
+            f"{last.shape}; for a Dense layer see plot_weights and plot_activation_histograms"
+        )
+    return last
+
+
+def plot_feature_maps(layer, sample: int = 0, cols: int = 8, path=None) -> Figure:
+    """One sample's feature maps: where in the image each filter found its pattern.
+
+    Map ``o`` of a Conv2D is filter ``o``'s activation ``a`` at every position of its input,
+    ``layer.a[sample, o]`` (also ``layer.neurons[o].a[sample]``); a MaxPool2D's map ``c`` is
+    map ``c`` of the layer below, pooled. The maps are those of the last batch the layer saw,
+    so run ``net.forward(X)`` first on the images to look at (in evaluation mode, ``net.eval()``,
+    unless you want to see the effect of dropout or RandomShift); ``predict`` and ``evaluate``
+    leave the last batch as it was. A MaxPool2D keeps its input, not its output: its maps are
+    pooled again from that input.
+
+    All maps share one colour scale, symmetric around 0 (white is 0, red positive, blue
+    negative), so they are comparable: a white map is a filter that found nothing in this
+    sample. Each map's largest value is shown under it.
+
+    Parameters
+    ----------
+    layer : Conv2D or MaxPool2D
+        Or any layer that keeps its last output ``(N, C, H, W)`` as ``a``.
+    sample : int
+        Which sample of the last batch, in ``[0, N)``.
+    cols : int
+        Maps per row.
+    path : str or path-like, optional
+        Also save the figure there as a PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per channel of the layer's output, plus a colour bar.
+    """
+    where = "plot_feature_maps"
+    cols = positive_int(cols, "cols", where)
+    last = _last_maps(layer, where)
+    n = last.shape[0]
+    if isinstance(sample, (bool, np.bool_)) or not isinstance(sample, (int, np.integer)) or not 0 <= sample < n:
+        raise ValueError(f"{where}: expected sample in [0, {n}) (a row of the last batch of {layer!r}), got {sample!r}")
+    if isinstance(layer, MaxPool2D):
+        maps = eval_copies([layer])[0].forward(last[sample : sample + 1])[0]  # a copy: the layer keeps its batch
+    else:
+        maps = last[sample]
+    limit = _symmetric_limit(maps)
+    fig, axes = _grid(len(maps), cols, cell=(1.5, 1.85), min_width=5.0)
+    name = "filter" if isinstance(layer, Conv2D) else "channel"
+    for c, (ax, image) in enumerate(zip(axes, maps)):
+        shown = ax.imshow(image, cmap=WEIGHT_CMAP, vmin=-limit, vmax=limit)
+        ax.set_title(f"{name} {c}", fontsize=9)
+        ax.set_xlabel(f"max {image.max():.2g}", fontsize=7, labelpad=2)
+    bar = fig.colorbar(shown, ax=axes, shrink=0.8, pad=0.02)
+    bar.ax.tick_params(labelsize=8)
+    height, width = maps.shape[1:]
+    fig.suptitle(
+        f"feature maps of {layer!r}, sample {sample} of the last batch\n"
+        f"{len(maps)} maps of {height}x{width}, one colour scale: white 0, red positive, blue negative",
+        fontsize=10,
+    )
     _save(fig, path)
     return fig
 

@@ -5,6 +5,7 @@
 * Any other ``python`` block runs, in order, in one namespace per page; when a ``text`` block
   follows it directly, the block's printed output must equal that text.
 * A block right after a ``<!-- not run -->`` line is skipped (e.g. a minute of MNIST training).
+* Print options a page sets (``np.set_printoptions``) are undone after the page.
 """
 
 import contextlib
@@ -13,6 +14,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,13 +71,14 @@ def test_snippets_run_and_print_what_the_page_shows(page, tmp_path, monkeypatch)
         pytest.skip("the page loads MNIST: set NEUROLAB_DATA")
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": f"doc_{page.stem}"}
-    for language, code, skipped, output in blocks(page.read_text()):
-        if language != "python" or skipped or is_quote(code):
-            continue
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed):
-            exec(compile(code, f"{page.name}", "exec"), namespace)
-        if output is not None:
-            got = [line.rstrip() for line in printed.getvalue().strip().splitlines()]
-            want = [line.rstrip() for line in output.strip().splitlines()]
-            assert got == want, f"{page.name}: a snippet printed something else than the page shows"
+    with np.printoptions():  # a page's np.set_printoptions (backprop.md has one) ends with the page
+        for language, code, skipped, output in blocks(page.read_text()):
+            if language != "python" or skipped or is_quote(code):
+                continue
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                exec(compile(code, f"{page.name}", "exec"), namespace)
+            if output is not None:
+                got = [line.rstrip() for line in printed.getvalue().strip().splitlines()]
+                want = [line.rstrip() for line in output.strip().splitlines()]
+                assert got == want, f"{page.name}: a snippet printed something else than the page shows"

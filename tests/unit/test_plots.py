@@ -201,6 +201,95 @@ def test_errors_say_what_was_expected():
         plots.plot_top_activating(image_net(), image_data()[0], 1, 0, labels=[1, 2, 3], image_shape=(6, 6))
 
 
+def conv_stack(seed=0):
+    """(N, 1, 7, 6) images -> Conv2D(1, 5, (3, 2)) relu -> MaxPool2D(2), after one forward pass of 4 samples."""
+    rng = np.random.default_rng(seed)
+    conv, pool = nl.Conv2D(1, 5, (3, 2), rng=rng), nl.MaxPool2D(2)
+    pool.forward(conv.forward(rng.normal(size=(4, 1, 7, 6))))  # conv.a: (4, 5, 5, 5), pool: (4, 5, 2, 2)
+    return conv, pool
+
+
+def test_plot_filters(tmp_path):
+    conv, _ = conv_stack()
+    fig = plots.plot_filters(conv, cols=2, path=tmp_path / "f.png")
+    assert isinstance(fig, Figure) and images_in(fig) == 5
+    assert len(fig.axes) == 5 + 1  # the filters and one colour bar
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in drawn] == [f"filter {o}" for o in range(5)]
+    w = conv.weight.value[3, 0]  # (kh, kw) = (3, 2): drawn as 3 rows of 2
+    image = drawn[3].images[0]
+    np.testing.assert_allclose(image.get_array(), w / np.abs(w).max(), rtol=1e-6)
+    assert image.get_cmap().name == "RdBu_r"  # red positive, blue negative
+    assert {ax.images[0].get_clim() for ax in drawn} == {(-1, 1)}  # each ±max|w| of its filter: centred at 0
+    assert drawn[3].get_xlabel() == f"max|w| {np.abs(w).max():.2g}"
+    assert fig.texts[0].get_text().startswith("filters of Conv2D(1, 5, kernel_size=(3, 2), activation='relu')\n")
+    assert_png(tmp_path / "f.png")
+
+
+def test_plot_filters_with_several_input_channels_draws_the_mean_or_one_channel():
+    conv = nl.Conv2D(3, 4, (2, 3), rng=0)
+    w = conv.weight.value  # (4, 3, 2, 3)
+    mean = plots.plot_filters(conv)
+    shown = [ax.images[0].get_array() for ax in mean.axes if ax.images]
+    assert len(shown) == 4
+    np.testing.assert_allclose(shown[1], w[1].mean(axis=0) / np.abs(w[1].mean(axis=0)).max(), rtol=1e-6)
+    assert "mean over its 3 input channels" in mean.texts[0].get_text()
+    one = plots.plot_filters(conv, channel=2)
+    shown = [ax.images[0].get_array() for ax in one.axes if ax.images]
+    np.testing.assert_allclose(shown[1], w[1, 2] / np.abs(w[1, 2]).max(), rtol=1e-6)
+    assert "input channel 2 of 3" in one.texts[0].get_text()
+
+
+def test_plot_feature_maps_of_a_conv2d(tmp_path):
+    conv, _ = conv_stack()
+    fig = plots.plot_feature_maps(conv, sample=2, cols=3, path=tmp_path / "m.png")
+    assert isinstance(fig, Figure) and images_in(fig) == 5 and len(fig.axes) == 5 + 1  # maps and colour bar
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in drawn] == [f"filter {o}" for o in range(5)]
+    assert (conv.z < 0).any()  # so that drawing z instead of a = relu(z) would show
+    for o, ax in enumerate(drawn):
+        np.testing.assert_array_equal(ax.images[0].get_array(), conv.neurons[o].a[2])  # = conv.a[2, o]
+    limit = np.abs(conv.a[2]).max()  # one scale for the sample's maps, symmetric around 0
+    assert {ax.images[0].get_clim() for ax in drawn} == {(-limit, limit)}
+    assert drawn[1].get_xlabel() == f"max {conv.a[2, 1].max():.2g}"
+    assert "sample 2 of the last batch" in fig.texts[0].get_text()
+    assert_png(tmp_path / "m.png")
+
+
+def test_plot_feature_maps_of_a_maxpool2d_pools_the_input_it_kept_and_leaves_the_layer_as_it_was():
+    conv, pool = conv_stack()
+    x, argmax = pool.x, pool.argmax
+    expected = nl.MaxPool2D(2).forward(conv.a)[1]  # (5, 2, 2): sample 1's pooled maps
+    fig = plots.plot_feature_maps(pool, sample=1)
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in drawn] == [f"channel {c}" for c in range(5)]
+    for c, ax in enumerate(drawn):
+        np.testing.assert_array_equal(ax.images[0].get_array(), expected[c])
+    assert pool.x is x and pool.argmax is argmax  # the layer still holds the whole last batch
+
+
+def test_conv_plot_errors_say_what_was_expected():
+    conv, _ = conv_stack()
+    with pytest.raises(TypeError, match=r"^plot_filters: expected a Conv2D layer, got Dense; for a Dense layer use plot_weights$"):
+        plots.plot_filters(image_net().layers[1])
+    with pytest.raises(ValueError, match=r"^plot_filters: expected channel to be None \(the mean over the input channels\) or an int in \[0, 1\) for Conv2D\(1, 5, .*\), got 1$"):
+        plots.plot_filters(conv, channel=1)
+    with pytest.raises(ValueError, match=r"^plot_feature_maps: expected sample in \[0, 4\) \(a row of the last batch of Conv2D\(1, 5, .*\)\), got 4$"):
+        plots.plot_feature_maps(conv, sample=4)
+    with pytest.raises(ValueError, match=r"^plot_feature_maps: expected sample in \[0, 4\) .*got -1$"):
+        plots.plot_feature_maps(conv, sample=-1)
+    with pytest.raises(RuntimeError, match=r"^plot_feature_maps: expected a forward pass of Conv2D\(1, 2, .*\) first, got none; run net.forward\(X\)"):
+        plots.plot_feature_maps(nl.Conv2D(1, 2, 3))
+    with pytest.raises(RuntimeError, match=r"^plot_feature_maps: expected a forward pass of MaxPool2D\(kernel_size=2\) first, got none"):
+        plots.plot_feature_maps(nl.MaxPool2D(2))
+    with pytest.raises(TypeError, match=r"^plot_feature_maps: expected a Conv2D or MaxPool2D layer \(or one that keeps its output as `a`\), got Flatten$"):
+        plots.plot_feature_maps(nl.Flatten())
+    net, (X, _) = image_net(), image_data()
+    net.forward(X)
+    with pytest.raises(ValueError, match=r"^plot_feature_maps: expected feature maps of shape \(N, C, H, W\) from Dense\(36, 5, .*\), got its output of shape \(40, 5\); for a Dense layer see plot_weights"):
+        plots.plot_feature_maps(net.layers[1])
+
+
 def test_a_missing_matplotlib_names_the_extra_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # "import matplotlib" now raises ImportError
     monkeypatch.delitem(sys.modules, "neurolab.plots")  # so that the import below runs the module again
