@@ -286,14 +286,14 @@ class NumpyReference:
 
 
 class NeurolabRun:
-    """The reference MLP in neurolab: ``net.fit(x, y, epochs=1, ...)`` per ``epoch()``."""
+    """The reference MLP in neurolab: ``net.fit(x, y, epochs=1, ...)`` per ``epoch()``.
+
+    A subclass trains another network by overriding :meth:`build` (``conv_speed.py`` does).
+    """
 
     def __init__(self, data, seed: int, sizes=SIZES, callbacks=()) -> None:
-        import neurolab as nl
-
         (self.images, self.labels), (self.test_images, self.test_labels) = data
-        self.net = neurolab_net(sizes, seed)
-        self.optimizer = nl.optim.SGD(lr=LR, momentum=MOMENTUM)
+        self.net, self.optimizer = self.build(sizes, seed)
         self.shuffle_rng = np.random.default_rng(seed + 10_000)
         self.callbacks = list(callbacks)
         self.history = None
@@ -305,6 +305,12 @@ class NeurolabRun:
             rng=self.shuffle_rng, callbacks=self.callbacks, verbose=0,
         )
         return time.perf_counter() - start_time
+
+    def build(self, sizes, seed: int):
+        """The network (Dense layers of ``sizes``) and its optimizer, SGD with momentum."""
+        import neurolab as nl
+
+        return neurolab_net(sizes, seed), nl.optim.SGD(lr=LR, momentum=MOMENTUM)
 
     def result(self) -> dict:
         return {"train_loss": self.history["loss"][-1], "train_acc": self.history["accuracy"][-1],
@@ -466,7 +472,8 @@ class TorchRun:
     (``x[idx].float().div_(255)``). ``epoch()`` trains one epoch and returns its seconds.
 
     ``torch.set_num_threads`` is process-wide: ``threads`` (default 2) holds for every
-    TorchRun of the process.
+    TorchRun of the process. A subclass trains another network by overriding :meth:`inputs`
+    and :meth:`build` (``conv_speed.py`` does).
     """
 
     def __init__(self, data, seed: int, threads: int | None = None) -> None:
@@ -476,20 +483,12 @@ class TorchRun:
         self.torch = torch
         torch.set_num_threads(threads or 2)
         torch.manual_seed(seed)
-        (images, labels), (self.test_images, self.test_labels) = data
-        self.x_all = torch.from_numpy(images)  # uint8, shares memory
+        (images, labels), (test_images, self.test_labels) = data
+        self.test_images = self.inputs(test_images)
+        self.x_all = torch.from_numpy(self.inputs(images))  # uint8, shares memory
         self.y_all = torch.from_numpy(labels.astype(np.int64))
-        self.model = nn.Sequential(
-            nn.Linear(SIZES[0], SIZES[1]), nn.ReLU(),
-            nn.Linear(SIZES[1], SIZES[2]), nn.ReLU(),
-            nn.Linear(SIZES[2], SIZES[3]),
-        )
-        for module in self.model:
-            if isinstance(module, nn.Linear):
-                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")  # N(0, 2 / fan_in)
-                nn.init.zeros_(module.bias)
+        self.model, self.optimizer = self.build(torch, nn)
         self.criterion = nn.CrossEntropyLoss()
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
         self.generator = torch.Generator().manual_seed(seed)
         self.train_loss = self.train_acc = None
 
@@ -515,6 +514,23 @@ class TorchRun:
         seconds = time.perf_counter() - start_time
         self.train_loss, self.train_acc = loss_sum / n, correct / n
         return seconds
+
+    def inputs(self, images: np.ndarray) -> np.ndarray:
+        """The uint8 images ``(N, 784)`` as the model takes them (here: as they are)."""
+        return images
+
+    def build(self, torch, nn):
+        """The model, He-normal weights and zero biases, and its optimizer, SGD with momentum."""
+        model = nn.Sequential(
+            nn.Linear(SIZES[0], SIZES[1]), nn.ReLU(),
+            nn.Linear(SIZES[1], SIZES[2]), nn.ReLU(),
+            nn.Linear(SIZES[2], SIZES[3]),
+        )
+        for module in model:
+            if isinstance(module, nn.Linear):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")  # N(0, 2 / fan_in)
+                nn.init.zeros_(module.bias)
+        return model, torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
 
     def result(self) -> dict:
         torch, model = self.torch, self.model
@@ -556,6 +572,27 @@ def paired_ratio(times, reference) -> float:
     return statistics.median(t / r for t, r in pairs[1:] or pairs)
 
 
+def train_paired(trainers: dict, epochs: int, seed: int, reference: str, scale: float = 1.0) -> dict:
+    """Train ``trainers`` (name -> trainer, in the order of their cycle) one whole epoch each in turn.
+
+    Epoch i of every trainer runs back to back, in the order of :func:`paired_order`. Returns
+    per engine its epochs' seconds, ``scale`` (the factor to a 60,000-image epoch) and its
+    ``result()``; the orders; and per engine but ``reference`` its :func:`paired_ratio` to it.
+    """
+    times = {name: [] for name in trainers}
+    orders = []
+    for i in range(epochs):
+        order = paired_order(list(trainers), i, seed)
+        orders.append(order)
+        for name in order:
+            times[name].append(trainers[name].epoch())
+    return {
+        "engines": {name: {"epoch_s": times[name], "scale": scale, **trainer.result()} for name, trainer in trainers.items()},
+        "orders": orders,
+        "ratio": {name: paired_ratio(times[name], times[reference]) for name in trainers if name != reference},
+    }
+
+
 def worker_paired(data, epochs: int, seed: int, threads: int | None = None, **_) -> dict:
     """The NumPy reference, neurolab and torch (when importable) in one process, epoch by epoch.
 
@@ -569,18 +606,7 @@ def worker_paired(data, epochs: int, seed: int, threads: int | None = None, **_)
     torch_missing = torch_importable()
     if torch_missing is None:
         trainers["torch"] = TorchRun(data, seed, threads)
-    times = {name: [] for name in trainers}
-    orders = []
-    for i in range(epochs):
-        order = paired_order([name for name in PAIRED if name in trainers], i, seed)
-        orders.append(order)
-        for name in order:
-            times[name].append(trainers[name].epoch())
-    result = {
-        "engines": {name: {"epoch_s": times[name], "scale": 1.0, **trainer.result()} for name, trainer in trainers.items()},
-        "orders": orders,
-        "ratio": {name: paired_ratio(times[name], times["numpy"]) for name in trainers if name != "numpy"},
-    }
+    result = train_paired(trainers, epochs, seed, reference="numpy")
     if torch_missing is None:
         result["torch_version"] = trainers["torch"].torch.__version__
     else:
@@ -679,6 +705,19 @@ def wait_until_idle(limit: float, timeout: float) -> float | None:
     return load
 
 
+def run_when_idle(run, what: str, retries: int, wait_idle: float) -> dict:
+    """``run()`` (a :func:`spawn`) once the machine is idle (waiting up to ``wait_idle`` seconds);
+    again, up to ``retries`` times, while other processes disturbed it. ``what`` names it on stderr."""
+    for attempt in range(1 + retries):
+        wait_until_idle(BUSY_LIMIT, wait_idle)
+        result = run()
+        result["attempt"] = attempt + 1
+        if (result.get("others_cores") or 0) <= BUSY_LIMIT:
+            break
+        print(f"{what}: other processes used {result['others_cores']:.2f} cores during the run", file=sys.stderr, flush=True)
+    return result
+
+
 def children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -700,6 +739,12 @@ def spawn(case: str, epochs: int, seed: int, subset: int, threads: int | None) -
         command += ["--threads", str(threads)]
         for name in THREAD_VARIABLES:
             env[name] = str(threads)
+    return run_json(command, env, {"case": case, "seed": seed})
+
+
+def run_json(command: list[str], env: dict | None, identity: dict) -> dict:
+    """Run a worker's ``command``; return the JSON of its last line of output, or ``identity``
+    with the error, and in both ``others_cores`` (see :func:`spawn`)."""
     busy, own, wall = machine_busy_seconds(), children_cpu_seconds(), time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - wall
@@ -709,7 +754,7 @@ def spawn(case: str, epochs: int, seed: int, subset: int, threads: int | None) -
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        return {"case": case, "seed": seed, "error": f"exit {done.returncode}:\n{tail}", "others_cores": others}
+        return {**identity, "error": f"exit {done.returncode}:\n{tail}", "others_cores": others}
     result = json.loads(lines[-1])
     result["others_cores"] = others
     return result
@@ -762,21 +807,27 @@ def git_state() -> str:
     return head.stdout.strip() + (f" + uncommitted changes in {changed} file(s) of neurolab/" if changed else "")
 
 
-def header(args, torch_ver: str | None) -> list[str]:
+def machine_lines(script: str, torch_ver: str | None, threads_option: int | None = None) -> list[str]:
+    """The first lines of a benchmark's output: when, which machine and load, which software, which threads."""
     import neurolab as nl
 
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     threads = [f"{v}={os.environ[v]}" for v in THREAD_VARIABLES if v in os.environ]
-    if args.threads:
-        threads.append(f"--threads {args.threads}: workers get {'/'.join(THREAD_VARIABLES)}={args.threads}")
+    if threads_option:
+        threads.append(f"--threads {threads_option}: workers get {'/'.join(THREAD_VARIABLES)}={threads_option}")
     load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     torch_text = f"torch {torch_ver}" if torch_ver else f"torch not installed ({INSTALL_TORCH})"
     return [
-        f"train_speed  {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}  |  {cpu_model()}, "
+        f"{script}  {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}  |  {cpu_model()}, "
         f"{os.cpu_count()} logical cores ({affinity} usable)  |  load average at start {load}",
         f"Python {platform.python_version()}, NumPy {np.__version__} (BLAS {blas_info()}), {torch_text}, "
         f"neurolab {nl.__version__} at {git_state()}",
         f"threads: {', '.join(threads) if threads else 'OMP_NUM_THREADS/OPENBLAS_NUM_THREADS not set'}",
+    ]
+
+
+def header(args, torch_ver: str | None) -> list[str]:
+    return machine_lines("train_speed", torch_ver, args.threads) + [
         f"MLP 784-256-128-10 ReLU, softmax CE from logits, float32, batch {BATCH}, SGD lr {LR} momentum "
         f"{MOMENTUM}, MNIST 60000 (uint8); {args.rounds} round(s) x {args.epochs} epoch(s), fresh process "
         f"per (case, round), each round's order of cases the reverse of the last",
@@ -887,6 +938,11 @@ def table(cases, rounds: list[dict], torch_ver: str | None) -> list[str]:
             f"{statistics.median(r['rss_mib'] for r in good):.0f}",
             str(len(good) if ref == case else len(ratios)),
         ))
+    return aligned(rows)
+
+
+def aligned(rows) -> list[str]:
+    """``rows`` (the header first) as lines of left-aligned columns two spaces apart, a rule under the header."""
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "-" * len(lines[0]))
@@ -985,14 +1041,8 @@ def main(argv=None) -> int:
         order = run_order if r % 2 == 0 else run_order[::-1]  # each case stays next to its reference
         results = {}
         for case in order:
-            for attempt in range(1 + args.retries):
-                wait_until_idle(BUSY_LIMIT, args.wait_idle)
-                result = spawn(case, args.epochs, args.seed + r, args.subset, args.threads)
-                result["attempt"] = attempt + 1
-                if (result.get("others_cores") or 0) <= BUSY_LIMIT:
-                    break
-                print(f"round {r + 1}/{args.rounds}  {case}: other processes used "
-                      f"{result['others_cores']:.2f} cores during the run", file=sys.stderr, flush=True)
+            result = run_when_idle(lambda: spawn(case, args.epochs, args.seed + r, args.subset, args.threads),
+                                   f"round {r + 1}/{args.rounds}  {case}", args.retries, args.wait_idle)
             results[case] = result
             if "error" in result:
                 print(f"round {r + 1}/{args.rounds}  {case}: FAILED {result['error']}", file=sys.stderr, flush=True)
