@@ -110,16 +110,19 @@ def _mnist_for(net, data_dir):
             raise UserError(f"cannot load MNIST from --data-dir: {error}") from None
         return None, None, f"no MNIST found (set NEUROLAB_DATA or pass --data-dir): {without}"
     try:
-        features = model.input_features(net, None, "neurolab lab")
-        if features != model.PIXELS:
-            return None, None, f"this model takes {features} inputs, not MNIST's {model.PIXELS} pixels: {without}"
-        net.loss.check_target(y_test, model.layer_widths(net, features)[-1], len(y_test))
+        shape = model.input_shape(net, None, "neurolab lab")
+        if not model.is_image(shape):
+            takes = f"{shape[0]} inputs" if len(shape) == 1 else f"inputs of shape {shape}"
+            return None, None, f"this model takes {takes}, not MNIST's {model.PIXELS} pixels: {without}"
+        net.loss.check_target(y_test, model.layer_shapes(net, shape)[-1][0], len(y_test))
     except (TypeError, ValueError) as error:
         return None, None, f"MNIST does not fit this model ({error}): {without}"
     low, high, _ = model.pixel_range(net)
     if (low, high) != (0.0, 255.0):  # the model takes scaled pixels: scale MNIST as it was in training
         dtype = net.parameters()[0].dtype if net.parameters() else np.float32
         x_train, x_test = _scaled(net, x_train, dtype), _scaled(net, x_test, dtype)
+    # as one sample of the model: a flat row, or (1, 28, 28) for a Conv2D first (a view, no copy)
+    x_train, x_test = x_train.reshape(len(x_train), *shape), x_test.reshape(len(x_test), *shape)
     note = f"samples: MNIST's {len(x_test):,} test images; training: its {len(x_train):,} training images"
     return (x_test, y_test), (x_train, y_train), note
 

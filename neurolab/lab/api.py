@@ -10,10 +10,12 @@ with every request and answer, is ``docs/lab.md``.
 from __future__ import annotations
 
 import base64
+import math
 from typing import NamedTuple
 
 import numpy as np
 
+from ..conv import Conv2D
 from ..explain import explain as neuron_trace  # what net.explain calls
 from ..layer import Dense
 from ..network import NeuralNetwork
@@ -56,21 +58,29 @@ class Lab:
     train_data : (X, y), optional
         What ``POST /api/train/start`` trains on.
     input_features : int, optional
-        The width of one input, for networks whose first layers do not declare it.
+        The width of one input, for networks that cannot say it (see :func:`.model.input_shape`).
+
+    Attributes
+    ----------
+    shape : tuple of int
+        One input sample's shape (:func:`.model.input_shape`): requests send it flat, in C order.
+    features : int
+        How many numbers that is.
     """
 
     def __init__(self, network, *, data=None, train_data=None, input_features=None) -> None:
         where = "lab.serve"
         if not isinstance(network, NeuralNetwork):
             raise TypeError(f"{where}: expected a neurolab.NeuralNetwork, got {type(network).__name__}")
-        self.features = model.input_features(network, input_features, where)
-        self.kind = "pixels" if self.features == model.PIXELS else "vector"
-        self.data = None if data is None else model.check_data(network, data, self.features, "data", where)
+        self.shape = model.input_shape(network, input_features, where)
+        self.features = math.prod(self.shape)
+        self.kind = "pixels" if model.is_image(self.shape) else "vector"
+        self.data = None if data is None else model.check_data(network, data, self.shape, "data", where)
         self.snapshots = Snapshots(network)
         self.progress = Progress()
         self.trainer = None
         if train_data is not None:
-            X, y = model.check_data(network, train_data, self.features, "train_data", where)
+            X, y = model.check_data(network, train_data, self.shape, "train_data", where)
             self.trainer = Trainer(self.snapshots, self.progress, X, y)
         self.max_body = max(MAX_BODY_BYTES, 32 * self.features)
         self._rng = np.random.default_rng()  # for pick=random; a Generator serialises its callers
@@ -80,7 +90,7 @@ class Lab:
         """``GET /api/model``: the layers, the input, the outputs, and what else the lab offers."""
         query_fields(query, (), "GET /api/model")
         with self.snapshots.reading() as (net, version):
-            layers = model.describe_layers(net, self.features)
+            layers = model.describe_layers(net, self.shape)
             outputs = layers[-1]["units"]
             classes = _classes(net, outputs)
             low, high, rule = model.pixel_range(net)
@@ -88,6 +98,7 @@ class Lab:
                 "layers": layers,
                 "input": {
                     "features": self.features,
+                    "shape": list(self.shape),
                     "kind": self.kind,
                     "image_shape": list(model.IMAGE_SHAPE) if self.kind == "pixels" else None,
                     "pixels": {"low": low, "high": high, "rule": rule} if self.kind == "pixels" else None,
@@ -106,18 +117,28 @@ class Lab:
 
     # -- one input ----------------------------------------------------------------------
     def predict(self, body: dict) -> dict:
-        """``POST /api/predict``: the label, the output read through the loss, and every layer's activations."""
+        """``POST /api/predict``: the label, the output read through the loss, and every layer's activations.
+
+        Each layer's output for the input, flattened in C order (a ``(C, H, W)`` stack of
+        feature maps: map by map, row by row): a list of numbers, or with ``"activations":
+        "base64"`` its bytes (little-endian, of its float type) in base64, which is many times
+        faster to write than JSON numbers (a CNN's maps hold tens of thousands).
+        """
         where = "POST /api/predict"
-        known_keys(body, ("pixels", "inputs"), where)
+        known_keys(body, ("pixels", "inputs", "activations"), where)
+        encoding = body.get("activations", "lists")
+        if encoding not in ("lists", "base64"):
+            raise RequestError(400, f"{where}: expected activations to be \"lists\" or \"base64\", got {str(encoding)[:40]!r}")
         with self.snapshots.reading() as (net, _):
             x = self._input(body, net, where)
             outputs = model.forward(net, x[None])
             out = _finite(outputs[-1], where)
             label = model.decisions(net, out)
+            rows = [a[0].reshape(-1) for a in outputs]  # C order, whatever the array's memory order
             return {
                 "label": None if label is None else int(label[0]),
                 "probabilities": net.loss.output(out)[0].tolist(),
-                "activations": [a[0].tolist() for a in outputs],
+                "activations": [_encoded(row, where) for row in rows] if encoding == "base64" else [row.tolist() for row in rows],
             }
 
     def explain(self, body: dict) -> dict:
@@ -130,7 +151,7 @@ class Lab:
         _required(body, ("layer", "neuron"), where)
         with self.snapshots.reading() as (net, _):
             x = self._input(body, net, where)
-            index, dense = _dense_layer(net, body["layer"], where, integer)
+            index, dense = _layer(net, body["layer"], where, integer)
             if not dense.activation.elementwise:
                 raise RequestError(
                     400, f"{where}: expected a layer with an elementwise activation, got layers[{index}] {dense!r}; "
@@ -140,11 +161,11 @@ class Lab:
             top = integer(body.get("top", 5), "top", where, 1, 101)
             text = boolean(body.get("text", False), "text", where)
             target = self._target(body, net, x, where)
-            trace = neuron_trace(net, x, target, index, neuron, top=top)
+            trace = neuron_trace(net, x[None], target[None], index, neuron, top=top)  # one sample, (1, ...)
             return {**trace.to_dict(), "text": str(trace)} if text else trace.to_dict()
 
     def _input(self, body: dict, net, where: str) -> np.ndarray:
-        """The model's input ``(features,)`` from ``pixels`` (mapped by ``model.pixels_to_inputs``) or ``inputs``."""
+        """One input sample of the model's shape, from ``pixels`` (mapped by ``model.pixels_to_inputs``) or ``inputs``, flat in C order."""
         given = [key for key in ("pixels", "inputs") if key in body]
         if len(given) != 1:
             pixels = f"'pixels' ({model.PIXELS} numbers in [0, 255]) or " if self.kind == "pixels" else ""
@@ -153,13 +174,13 @@ class Lab:
                 f"{'both' if given else 'neither'}"
             )
         if given == ["inputs"]:
-            return vector(body["inputs"], "inputs", self.features, where)
+            return vector(body["inputs"], "inputs", self.features, where).reshape(self.shape)
         if self.kind != "pixels":
             raise RequestError(
                 400, f"{where}: expected 'inputs' ({self.features} numbers), got 'pixels'; this network "
                 f"takes {self.features} features, not a 28x28 image"
             )
-        return model.pixels_to_inputs(net, vector(body["pixels"], "pixels", model.PIXELS, where, 0, 255))
+        return model.pixels_to_inputs(net, vector(body["pixels"], "pixels", model.PIXELS, where, 0, 255)).reshape(self.shape)
 
     def _target(self, body: dict, net, x: np.ndarray, where: str) -> np.ndarray:
         """The target ``explain`` is given: ``body["target"]``, by default the predicted class."""
@@ -210,10 +231,10 @@ class Lab:
                 "count": n,
                 "label": model.true_labels(y[i : i + 1])[0].item(),
                 "predicted": None if predicted is None else int(predicted[0]),
-                "inputs": X[i].tolist(),
+                "inputs": X[i].reshape(-1).tolist(),  # flat, in C order, as requests send them
             }
             if self.kind == "pixels":
-                answer["pixels"] = model.inputs_to_pixels(net, X[i]).tolist()
+                answer["pixels"] = model.inputs_to_pixels(net, X[i].reshape(-1)).tolist()
             return answer
 
     def _misclassified_after(self, net, index: int, where: str) -> tuple[int, np.ndarray]:
@@ -234,19 +255,24 @@ class Lab:
 
     # -- weights ------------------------------------------------------------------------
     def weights(self, query: dict) -> dict:
-        """``GET /api/weights?layer=L&neuron=J``: neuron J's incoming weights and bias, in full precision."""
+        """``GET /api/weights?layer=L&neuron=J``: neuron J's incoming weights and bias, in full precision.
+
+        For a ``Conv2D`` layer, filter J's: ``weight[J]`` ``(C, kh, kw)``, flattened in C order.
+        """
         where = "GET /api/weights"
         fields = query_fields(query, ("layer", "neuron"), where)
         _required(fields, ("layer", "neuron"), where)
         with self.snapshots.reading() as (net, version):
-            index, dense = _dense_layer(net, fields["layer"], where, query_integer)
-            neuron = query_integer(fields["neuron"], "neuron", where, 0, dense.out_features)
+            index, layer = _layer(net, fields["layer"], where, query_integer, filters=True)
+            neuron = query_integer(fields["neuron"], "neuron", where, 0, layer.weight.shape[0])
+            weights = layer.weight.value[neuron]
             return {
                 "layer": index,
                 "neuron": neuron,
-                "weights": dense.weight.value[neuron].tolist(),
-                "bias": float(dense.bias.value[neuron]),
-                "image_shape": list(model.IMAGE_SHAPE) if dense.in_features == model.PIXELS else None,
+                "weights": weights.reshape(-1).tolist(),
+                "shape": list(weights.shape),  # (in_features,), or a filter's (C, kh, kw)
+                "bias": float(layer.bias.value[neuron]),
+                "image_shape": list(model.IMAGE_SHAPE) if weights.shape == (model.PIXELS,) else None,
                 "version": version,
             }
 
@@ -261,7 +287,7 @@ class Lab:
         fields = query_fields(query, ("layer", "start", "count"), where)
         _required(fields, ("layer",), where)
         with self.snapshots.reading() as (net, version):
-            index, dense = _dense_layer(net, fields["layer"], where, query_integer)
+            index, dense = _layer(net, fields["layer"], where, query_integer)
             start = query_integer(fields.get("start", "0"), "start", where, 0, dense.out_features)
             count = query_integer(fields.get("count", str(dense.out_features)), "count", where, 1, dense.out_features + 1)
             rows = _finite(dense.weight.value[start : start + count], where)
@@ -323,18 +349,34 @@ def _required(fields: dict, names, where: str) -> None:
             raise RequestError(400, f"{where}: expected {name!r}, got none")
 
 
-def _dense_layer(net, given, where: str, read) -> tuple[int, Dense]:
-    """``net.layers[given]`` (negative counts from the end, as in ``net.explain``), which must be Dense.
+def _layer(net, given, where: str, read, *, filters: bool = False) -> tuple[int, Dense | Conv2D]:
+    """``net.layers[given]`` (negative counts from the end, as in ``net.explain``), which must be Dense (or, with ``filters``, Conv2D).
 
     ``read`` is ``integer`` for a JSON field, ``query_integer`` for a query parameter.
     """
     n = len(net.layers)
     index = read(given, "layer", where, -n, n) % n
     layer = net.layers[index]
-    if not isinstance(layer, Dense):
-        dense = [i for i, candidate in enumerate(net.layers) if isinstance(candidate, Dense)]
-        raise RequestError(400, f"{where}: expected a Dense layer (one of layers {dense}), got layers[{index}] {layer!r}")
+    kinds = (Dense, Conv2D) if filters else (Dense,)
+    if not isinstance(layer, kinds):
+        names = " or ".join(kind.__name__ for kind in kinds)
+        choices = [i for i, candidate in enumerate(net.layers) if isinstance(candidate, kinds)]
+        why = ""
+        if isinstance(layer, Conv2D):  # as net.explain says it, and where to look instead
+            why = (f"; a Conv2D filter is shared by every position of its feature map, so it has no trace of its own: "
+                   f"GET /api/weights?layer={index}&neuron=J gives filter J's weights (net.layers[{index}].neurons[J] in Python)")
+        raise RequestError(400, f"{where}: expected a {names} layer (one of layers {choices}), got layers[{index}] {layer!r}{why}")
     return index, layer
+
+
+def _encoded(values: np.ndarray, where: str) -> dict:
+    """``values`` (flat) as ``{"dtype", "data"}``: float32 (float64 for any other type) bytes, little-endian, in base64.
+
+    NaN and infinity are refused, as JSON numbers refuse them.
+    """
+    dtype = np.dtype("<f4") if values.dtype == np.float32 else np.dtype("<f8")
+    _finite(values, where)
+    return {"dtype": dtype.name, "data": base64.b64encode(values.astype(dtype, copy=False).tobytes()).decode("ascii")}
 
 
 def _classes(net, outputs: int) -> int | None:

@@ -4,10 +4,17 @@ Everything here reads the network and changes nothing in it: forward passes run 
 copies of the layers in evaluation mode (as ``predict`` does), so the layers keep their
 last batch and their modes, and nothing random is drawn.
 
+The input
+---------
+The lab takes one sample as a flat list of numbers and gives it the shape of one input
+sample of the network (:func:`input_shape`), in C order: a flat row ``(784,)`` as it is, or
+``(1, 28, 28)`` for a network whose first layer is a ``Conv2D``.
+
 Pixels and inputs
 -----------------
-A network whose input is 784 features is shown as a 28x28 image, and the page speaks in
-pixels from 0 (black) to 255 (white ink). A pixel ``p`` becomes the input::
+A network whose input is 784 pixels (a flat row, a 28x28 image or one channel of one) is
+shown as a 28x28 image, and the page speaks in pixels from 0 (black) to 255 (white ink). A
+pixel ``p`` becomes the input::
 
     x = low + p * (high - low) / 255
 
@@ -25,49 +32,83 @@ Both ends are exact: ``(0, 255)`` gives ``x = p`` and ``(0, 1)`` gives ``x = p /
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..analysis import _layer_outputs
+from ..conv import Conv2D, Reshape
 from ..layer import Dense, Rescale
 from ..network import NeuralNetwork
 
-PIXELS = 784  # a network with this many inputs is shown as an image
+PIXELS = 784  # a network with this many inputs, in one of IMAGE_INPUTS, is shown as an image
 IMAGE_SHAPE = (28, 28)
+IMAGE_INPUTS = ((784,), (28, 28), (1, 28, 28))  # one sample's shapes that hold a 28x28 image, pixels in C order
 
 
-def input_features(network: NeuralNetwork, given: int | None, where: str) -> int:
-    """The width of one input sample: ``given``, else the first ``in_features`` a layer declares.
+def input_shape(network: NeuralNetwork, given: int | None, where: str) -> tuple[int, ...]:
+    """The shape of one input sample, first found of:
 
-    The width is checked by running one zero sample through copies of the layers, so a
+    1. ``(given,)``, the width passed as ``input_features``;
+    2. the network's own, ``network._sample_shape()``: its first layer's ``(in_features,)``,
+       else the shape ``fit`` recorded (``net.input_shape``), else its last batch's;
+    3. for a network never run, the width the first layer that says so takes: a ``Dense``
+       layer's ``in_features``, a ``Reshape``'s size (the layers before it are taken to keep
+       the width; a layer that takes images, such as ``Conv2D``, stops the search: it does
+       not say their height and width).
+
+    The shape is checked by running one zero sample through copies of the layers, so a
     layer before the first ``Dense`` that changes the width is caught here, with a fix.
     """
-    width = given
-    if width is None:
-        declared = (getattr(layer, "in_features", None) for layer in network.layers)
-        width = next((w for w in declared if isinstance(w, int) and not isinstance(w, bool)), None)
-    if width is None:
-        raise ValueError(
-            f"{where}: expected a layer that declares in_features (such as Dense), got none in "
-            f"{[type(layer).__name__ for layer in network.layers]}; pass input_features=..."
-        )
+    shape = (given,) if given is not None else network._sample_shape()
+    if shape is None:
+        shape = (_declared_width(network, where),)
     try:
-        layer_widths(network, width)
-    except Exception as error:  # any layer's own error: say which width was tried, and the fix
+        layer_shapes(network, shape)
+    except Exception as error:  # any layer's own error: say which shape was tried, and the fix
+        tried = f"{shape[0]} features" if len(shape) == 1 else f"shape {shape}"
         raise ValueError(
-            f"{where}: expected one sample of {width} features to pass through the network, got "
-            f"{type(error).__name__}: {error}; pass input_features=... with the width it takes"
+            f"{where}: expected one sample of {tried} to pass through the network, got "
+            f"{type(error).__name__}: {error}; pass input_features=... with the width it takes, "
+            "or set net.input_shape to the shape of one sample"
         ) from None
-    return width
+    return tuple(shape)
 
 
-def layer_widths(network: NeuralNetwork, width: int) -> list[int]:
-    """The output width of every layer, from a forward pass of one zero sample."""
-    outputs = forward(network, np.zeros((1, width)))
-    return [out.shape[1] for out in outputs]
+def _declared_width(network: NeuralNetwork, where: str) -> int:
+    """The input width the first layer that declares one takes (Dense: ``in_features``; Reshape: its size)."""
+    for i, layer in enumerate(network.layers):
+        width = getattr(layer, "in_features", None)
+        if isinstance(width, int) and not isinstance(width, bool):
+            return width
+        if isinstance(layer, Reshape):
+            return math.prod(layer.shape)
+        channels = getattr(layer, "in_channels", None)
+        if isinstance(channels, int):
+            raise ValueError(
+                f"{where}: expected the shape of one input sample, got none: layers[{i}] {layer!r} takes images "
+                f"(N, {channels}, H, W) of any size, and the network has not been trained; set "
+                f"net.input_shape = ({channels}, 28, 28) (the shape of one sample) first"
+            )
+    raise ValueError(
+        f"{where}: expected a layer that declares in_features (such as Dense), got none in "
+        f"{[type(layer).__name__ for layer in network.layers]}; pass input_features=..."
+    )
+
+
+def is_image(shape: tuple[int, ...]) -> bool:
+    """Whether one sample of this shape is a 28x28 image of pixels (the page's drawing pad)."""
+    return tuple(shape) in IMAGE_INPUTS
+
+
+def layer_shapes(network: NeuralNetwork, shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """The shape of one sample of every layer's output, from a forward pass of one zero sample of ``shape``."""
+    outputs = forward(network, np.zeros((1, *shape)))
+    return [out.shape[1:] for out in outputs]
 
 
 def forward(network: NeuralNetwork, X: np.ndarray) -> list[np.ndarray]:
-    """Every layer's output ``A`` for ``X`` ``(N, features)``, first layer first, in evaluation mode.
+    """Every layer's output ``A`` ``(N, ...)`` for ``X`` ``(N, ...)``, first layer first, in evaluation mode.
 
     The same pass as ``nl.analysis.activations`` (and ``predict``): shallow copies of the
     layers, so the network's caches, modes and random generators are not touched.
@@ -128,21 +169,22 @@ def inputs_to_pixels(network: NeuralNetwork, inputs: np.ndarray) -> np.ndarray:
     return (np.asarray(inputs, dtype=np.float64) - low) * 255 / (high - low)
 
 
-def describe_layers(network: NeuralNetwork, width: int) -> list[dict]:
+def describe_layers(network: NeuralNetwork, shape: tuple[int, ...]) -> list[dict]:
     """One entry per layer of ``network.layers``: what the page needs to draw it."""
-    widths = layer_widths(network, width)
     described = []
-    for i, (layer, units) in enumerate(zip(network.layers, widths)):
+    for i, (layer, out_shape) in enumerate(zip(network.layers, layer_shapes(network, shape))):
         activation = getattr(layer, "activation", None)
         dense = isinstance(layer, Dense)
         described.append({
             "index": i,
             "class": type(layer).__name__,
             "repr": repr(layer),
-            "units": units,
+            "units": math.prod(out_shape),
+            "shape": list(out_shape),  # of one sample's output: (C, H, W) for a stack of feature maps
             "activation": getattr(activation, "name", None),
             "neurons": dense,  # Dense layers have neurons (layer.neurons[j]) to click and explain
             "explainable": dense and layer.activation.elementwise,
+            "filters": isinstance(layer, Conv2D),  # a Conv2D's maps: filter j's weights from GET /api/weights
             "in_features": layer.in_features if dense else None,
             "parameters": int(sum(p.size for p in layer.parameters())),
             "dtype": dtype_name(layer),
@@ -162,21 +204,21 @@ def dtype_name(layer) -> str | None:
         return None
 
 
-def check_data(network: NeuralNetwork, data, width: int, name: str, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """``data = (X, y)`` checked as the network takes it: ``X`` ``(N, width)`` of finite numbers, ``y`` its targets."""
+def check_data(network: NeuralNetwork, data, shape: tuple[int, ...], name: str, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """``data = (X, y)`` checked as the network takes it: ``X`` ``(N, *shape)`` of finite numbers, ``y`` its targets."""
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise TypeError(f"{where}: expected {name} as a pair (X, y), got {type(data).__name__}")
     X, y = np.asarray(data[0]), np.asarray(data[1])
-    if X.dtype.kind not in "biuf" or X.ndim != 2 or X.shape[1] != width or X.shape[0] == 0:
+    if X.dtype.kind not in "biuf" or X.shape[1:] != tuple(shape) or X.shape[0] == 0:
         raise ValueError(
-            f"{where}: expected {name} X of shape (N, {width}) holding numbers, N >= 1, got shape "
+            f"{where}: expected {name} X of shape (N, {', '.join(map(str, shape))}) holding numbers, N >= 1, got shape "
             f"{X.shape} and dtype {X.dtype}"
         )
     if not np.isfinite(X).all():
         raise ValueError(f"{where}: expected {name} X to hold finite numbers, got NaN or infinity")
     if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
         raise ValueError(f"{where}: expected {name} y with one target per sample ({X.shape[0]}), got shape {y.shape}")
-    outputs = layer_widths(network, width)[-1]
+    outputs = layer_shapes(network, shape)[-1][0]
     try:
         network.loss.check_target(y, outputs, X.shape[0])
     except (TypeError, ValueError) as error:

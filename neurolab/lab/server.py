@@ -61,7 +61,10 @@ def serve(net, *, port: int = 8765, host: str = "127.0.0.1", data=None, train_da
     open_browser : bool
         Open the page in the default web browser.
     input_features : int, optional
-        The width of one input, for a network whose layers do not declare ``in_features``.
+        The width of one input, for a network that cannot say it (a custom first layer that
+        changes the width, never trained). Otherwise it is the network's own input shape
+        (``net.input_shape`` for one whose first layer is ``Conv2D``); see
+        :func:`neurolab.lab.model.input_shape`.
 
     Returns
     -------

@@ -58,6 +58,15 @@ def rescale_net(seed: int = 0) -> nl.NeuralNetwork:
     return nl.NeuralNetwork(layers, "cross_entropy")
 
 
+def cnn_net(seed: int = 0) -> nl.NeuralNetwork:
+    """784 raw pixels -> Rescale -> Reshape (1, 28, 28) -> Conv2D 8 -> MaxPool -> Conv2D 16 -> MaxPool -> Flatten -> 32 ReLU -> 10 logits."""
+    rng = np.random.default_rng(seed)
+    layers = [nl.Rescale(1 / 255), nl.Reshape((1, 28, 28)), nl.Conv2D(1, 8, 5, rng=rng), nl.MaxPool2D(2),
+              nl.Conv2D(8, 16, 5, rng=rng), nl.MaxPool2D(2), nl.Flatten(), nl.Dense(256, 32, rng=rng),
+              nl.Dense(32, 10, "identity", rng=rng)]
+    return nl.NeuralNetwork(layers, "cross_entropy")
+
+
 @pytest.fixture(scope="module")
 def pixels():
     return pixel_data(120, seed=1)
@@ -79,6 +88,14 @@ def trained_unscaled(pixels):
     net = nl.NeuralNetwork([nl.Dense(784, 12, "sigmoid", rng=rng), nl.Dense(12, 10, "identity", rng=rng)], "cross_entropy")
     net.fit(X / 255, y, epochs=1, batch_size=16, rng=0, verbose=0)
     assert net.input_range == (0.0, 1.0)
+    return net
+
+
+@pytest.fixture(scope="module")
+def trained_cnn(pixels):
+    """The CNN of cnn_net trained one epoch on raw pixels (flat rows of 784): input_shape (784,)."""
+    net = cnn_net()
+    net.fit(*pixels, epochs=1, batch_size=16, rng=0, verbose=0)
     return net
 
 

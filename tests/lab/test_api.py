@@ -9,7 +9,7 @@ import pytest
 import neurolab as nl
 from neurolab.lab import model
 
-from .conftest import Client, rescale_net
+from .conftest import Client, cnn_net, rescale_net
 
 
 def as_json(value):
@@ -85,7 +85,7 @@ def test_a_network_whose_input_is_not_pixels_serves_with_inputs(trained_vector, 
     _, client = served(trained_vector, data=(X, y))
     status, described = client.get("/api/model")
     assert status == 200
-    assert described["input"] == {"features": 5, "kind": "vector", "image_shape": None, "pixels": None}
+    assert described["input"] == {"features": 5, "shape": [5], "kind": "vector", "image_shape": None, "pixels": None}
     status, answer = client.post("/api/predict", {"inputs": X[2].tolist()})
     assert status == 200
     assert answer["label"] == trained_vector.predict(X[2:3])[0]
@@ -174,9 +174,11 @@ def test_model_describes_every_layer(trained_rescale, pixels, served):
     assert [layer["in_features"] for layer in described["layers"]] == [None, 784, None, 16]
     assert [layer["dtype"] for layer in described["layers"]] == ["float32", "float32", None, "float32"]
     assert described["input"] == {
-        "features": 784, "kind": "pixels", "image_shape": [28, 28],
+        "features": 784, "shape": [784], "kind": "pixels", "image_shape": [28, 28],
         "pixels": {"low": 0.0, "high": 255.0, "rule": "input_range"},
     }
+    assert [layer["shape"] for layer in described["layers"]] == [[784], [16], [16], [10]]
+    assert [layer["filters"] for layer in described["layers"]] == [False] * 4
     assert described["outputs"] == 10 and described["classes"] == 10
     assert described["class_labels"] == [str(k) for k in range(10)]
     assert described["loss"] == "cross_entropy" and described["optimizer"] == repr(trained_rescale.optimizer)
@@ -355,6 +357,116 @@ def test_keep_alive_answers_do_not_wait_for_a_delayed_ack(trained_vector, served
     assert statistics.median(times) < 0.02
 
 
+# -- convolutional networks -----------------------------------------------------------------
+CNN_SHAPES = [[784], [1, 28, 28], [8, 24, 24], [8, 12, 12], [16, 8, 8], [16, 4, 4], [256], [32], [10]]
+
+
+@pytest.mark.parametrize("trained", [True, False], ids=["trained", "untrained"])
+def test_a_cnn_takes_784_pixels_and_describes_each_layers_output_shape(trained, trained_cnn, served):
+    # The first in_features a layer declares is Dense(256, ...)'s: the input is what fit saw
+    # (input_shape), or for a network never trained the size its Reshape takes.
+    net = trained_cnn if trained else cnn_net()
+    assert (net.input_shape is not None) == trained
+    _, client = served(net)
+    status, described = client.get("/api/model")
+    assert status == 200
+    assert described["input"] == {
+        "features": 784, "shape": [784], "kind": "pixels", "image_shape": [28, 28],
+        "pixels": {"low": 0.0, "high": 255.0, "rule": "input_range" if trained else "rescale"},
+    }
+    layers = described["layers"]
+    assert [layer["shape"] for layer in layers] == CNN_SHAPES
+    assert [layer["units"] for layer in layers] == [int(np.prod(shape)) for shape in CNN_SHAPES]
+    assert [layer["filters"] for layer in layers] == [False, False, True, False, True, False, False, False, False]
+    assert [layer["neurons"] for layer in layers] == [False] * 7 + [True, True]
+    assert [layer["explainable"] for layer in layers] == [False] * 7 + [True, True]
+    assert [layer["parameters"] for layer in layers] == [sum(p.size for p in layer.parameters()) for layer in net.layers]
+
+
+def test_predict_on_a_cnn_gives_net_predict_and_every_layer_flattened_in_c_order(trained_cnn, pixels, served):
+    X, _ = pixels
+    _, client = served(trained_cnn)
+    for i in range(4):
+        status, answer = client.post("/api/predict", {"pixels": X[i].tolist()})
+        assert status == 200
+        assert answer["label"] == trained_cnn.predict(X[i : i + 1])[0]
+        np.testing.assert_array_equal(answer["probabilities"], trained_cnn.predict_proba(X[i : i + 1])[0])
+        assert [len(a) for a in answer["activations"]] == [int(np.prod(shape)) for shape in CNN_SHAPES]
+        for k, shown in enumerate(answer["activations"]):
+            expected = nl.analysis.activations(trained_cnn, X[i : i + 1], k)[0]  # (C, H, W) for a stack of maps
+            np.testing.assert_array_equal(np.reshape(shown, expected.shape), expected)  # C order: map by map, row by row
+        # As the page asks: the same numbers, as bytes
+        status, packed = client.post("/api/predict", {"pixels": X[i].tolist(), "activations": "base64"})
+        assert status == 200 and packed["label"] == answer["label"] and packed["probabilities"] == answer["probabilities"]
+        for shown, encoded in zip(answer["activations"], packed["activations"]):
+            assert encoded["dtype"] == "float32"
+            np.testing.assert_array_equal(np.frombuffer(base64.b64decode(encoded["data"]), dtype="<f4"), shown)
+    status, error = client.post("/api/predict", {"pixels": X[0].tolist(), "activations": "bytes"})
+    assert status == 400 and error["error"] == "POST /api/predict: expected activations to be \"lists\" or \"base64\", got 'bytes'"
+
+
+def test_explain_refuses_a_conv2d_layer_and_says_why(trained_cnn, pixels, served):
+    X, _ = pixels
+    with pytest.raises(TypeError, match="a Conv2D filter is shared by every position of its feature map"):
+        trained_cnn.explain(X[0], 3, 2, 0)  # what the library says
+    _, client = served(trained_cnn)
+    status, error = client.post("/api/explain", {"pixels": X[0].tolist(), "layer": 2, "neuron": 0})
+    assert status == 400
+    assert error["error"] == (
+        "POST /api/explain: expected a Dense layer (one of layers [7, 8]), got layers[2] "
+        f"{trained_cnn.layers[2]!r}; a Conv2D filter is shared by every position of its feature map, so it has no "
+        "trace of its own: GET /api/weights?layer=2&neuron=J gives filter J's weights (net.layers[2].neurons[J] in Python)"
+    )
+    status, error = client.post("/api/explain", {"pixels": X[0].tolist(), "layer": 3, "neuron": 0})
+    assert status == 400 and error["error"].startswith("POST /api/explain: expected a Dense layer (one of layers [7, 8]), got layers[3] MaxPool2D")
+    status, trace = client.post("/api/explain", {"pixels": X[0].tolist(), "layer": 7, "neuron": 4, "target": 3})
+    assert status == 200 and trace == as_json(trained_cnn.explain(X[0], 3, 7, 4).to_dict())  # a Dense layer after the maps
+
+
+def test_weights_of_a_conv2d_filter(trained_cnn, served):
+    _, client = served(trained_cnn)
+    for layer, j in [(2, 5), (4, 15)]:
+        status, answer = client.get(f"/api/weights?layer={layer}&neuron={j}")
+        assert status == 200
+        fil = trained_cnn.layers[layer].neurons[j]
+        assert answer["shape"] == list(fil.weights.shape) == [trained_cnn.layers[layer].in_channels, 5, 5]
+        assert answer["weights"] == fil.weights.reshape(-1).tolist()  # C order: channel by channel, row by row
+        assert answer["bias"] == float(fil.bias[0]) and answer["image_shape"] is None
+    status, error = client.get("/api/weights?layer=2&neuron=8")
+    assert status == 400 and error["error"] == "GET /api/weights: expected neuron in [0, 8), got 8"
+    status, error = client.get("/api/weights?layer=3&neuron=0")
+    assert status == 400 and "expected a Dense or Conv2D layer (one of layers [2, 4, 7, 8]), got layers[3]" in error["error"]
+
+
+def test_a_network_taking_images_gets_pixels_reshaped(pixels, served):
+    X, y = pixels
+    images = X.reshape(-1, 1, 28, 28)  # (N, 1, 28, 28): Conv2D first, no Reshape
+    rng = np.random.default_rng(8)
+    net = nl.NeuralNetwork([nl.Conv2D(1, 4, 5, rng=rng), nl.MaxPool2D(2), nl.Flatten(), nl.Dense(4 * 12 * 12, 10, "identity", rng=rng)],
+                           "cross_entropy")
+    with pytest.raises(ValueError, match=r"lab.serve: expected the shape of one input sample, got none: layers\[0\] Conv2D\(1, 4, "
+                                         r".*takes images \(N, 1, H, W\) of any size.*set net.input_shape = \(1, 28, 28\)"):
+        nl.lab.serve(net, port=0)  # never trained: its height and width are unknown
+    net.fit(images, y, epochs=1, batch_size=16, rng=0, verbose=0)
+    assert net.input_shape == (1, 28, 28) and net.input_range == (0.0, 255.0)
+    _, client = served(net, data=(images, y))
+    _, described = client.get("/api/model")
+    assert described["input"]["shape"] == [1, 28, 28] and described["input"]["kind"] == "pixels"
+    assert described["input"]["features"] == 784
+    status, answer = client.post("/api/predict", {"pixels": X[3].tolist()})  # flat, reshaped in C order
+    assert status == 200 and answer["label"] == net.predict(images[3:4])[0]
+    np.testing.assert_array_equal(answer["probabilities"], net.predict_proba(images[3:4])[0])
+    np.testing.assert_array_equal(answer["activations"][0], nl.analysis.activations(net, images[3:4], 0)[0].reshape(-1))
+    _, sample = client.get("/api/samples?index=3")
+    assert sample["inputs"] == sample["pixels"] == X[3].tolist()  # flat, as requests send them
+    _, again = client.post("/api/predict", {"inputs": sample["inputs"]})
+    assert again["probabilities"] == answer["probabilities"] and sample["predicted"] == answer["label"]
+    status, trace = client.post("/api/explain", {"inputs": sample["inputs"], "layer": 3, "neuron": 2, "target": 5})
+    assert status == 200 and trace == as_json(net.explain(images[3:4], np.array([5]), 3, 2).to_dict())
+    with pytest.raises(ValueError, match=r"lab.serve: expected data X of shape \(N, 1, 28, 28\) holding numbers, N >= 1, got shape \(120, 784\)"):
+        nl.lab.serve(net, port=0, data=(X, y))
+
+
 # -- serving --------------------------------------------------------------------------------
 def test_serve_returns_a_running_server_that_closes(trained_rescale):
     with nl.lab.serve(trained_rescale, port=0) as server:
@@ -412,6 +524,10 @@ def test_a_custom_first_layer_needs_input_features(served, vector_data):
     _, client = served(net, input_features=5, data=(X, y))
     status, answer = client.post("/api/predict", {"inputs": X[0].tolist()})
     assert status == 200 and answer["label"] == net.predict(X[:1])[0]
+    net.fit(X, y, epochs=1, verbose=0, rng=0)  # now the network knows its input: the shape fit saw
+    _, client = served(net, data=(X, y))
+    status, described = client.get("/api/model")
+    assert status == 200 and described["input"]["features"] == 5
 
 
 def test_the_package_stays_numpy_only():

@@ -28,6 +28,8 @@ import pytest
 
 import neurolab as nl
 
+from .conftest import cnn_net
+
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 # As root in a container Chromium needs --no-sandbox; the rest keep it off Google's services,
 # whose connections this machine's closed network refuses (docs: the machine's notes).
@@ -129,11 +131,12 @@ class Tab:
                 raise AssertionError(f"the page did not show {what} within {timeout} s")
             self.page.wait_for_timeout(50)
 
-    def screenshot(self, name: str, locator=None, clip=None) -> None:
-        """``docs/images/lab-<name>.png``: the viewport, a ``clip`` of it, or one element."""
-        if clip is None:
+    def screenshot(self, name: str, locator=None, clip=None, full_page: bool = False) -> None:
+        """``docs/images/lab-<name>.png``: the viewport, a ``clip`` of it (of the whole page with ``full_page``), or one element."""
+        if clip is None or full_page:
             self.page.mouse.move(0, 0)  # no hover left over
-        shot = locator.screenshot(animations="disabled") if locator else self.page.screenshot(clip=clip, animations="disabled")
+        shot = locator.screenshot(animations="disabled") if locator else self.page.screenshot(
+            clip=clip, full_page=full_page, animations="disabled")
         save_png(shot, self.images / f"lab-{name}.png")
 
 
@@ -292,7 +295,7 @@ def test_a_test_sample_shows_the_label_net_predict_gives(open_tab, served, net, 
         assert f"label {y_test[index]}, the network says {labels[index]}" in info
         shown = [float(p) for p in re.findall(r"([\d.]+)%", tab.text("probabilities"))]
         np.testing.assert_allclose(shown, 100 * probabilities[index], atol=0.051)
-        assert tab.sent[-1] == {"inputs": X_test[index].tolist()}  # the sample itself, as net.predict takes it
+        assert tab.sent[-1] == {"inputs": X_test[index].tolist(), "activations": "base64"}  # the sample itself, as net.predict takes it
     if "sample-misclassified" in picks:
         assert labels[index] != y_test[index] and "misclassified" in info
 
@@ -456,7 +459,7 @@ def test_a_network_without_784_inputs_gets_an_input_vector_editor(open_tab, serv
     for k, value in enumerate(x):
         tab.test_id(f"input-{k}").fill(str(value))
     tab.settle()
-    assert tab.sent[-1] == {"inputs": x.tolist()}
+    assert tab.sent[-1] == {"inputs": x.tolist(), "activations": "base64"}
     assert tab.text("prediction") == str(trained_vector.predict(x[None])[0])
     tab.click("neuron-0-2")
     label = int(trained_vector.predict(x[None])[0])
@@ -491,6 +494,106 @@ def test_on_a_narrow_screen_nothing_overflows_and_a_finger_draws(open_tab, serve
     for panel in tab.page.locator(".panel").all():
         box = panel.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= NARROW["width"], panel.get_attribute("class")
+
+
+# -- a convolutional network ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cnn(digits):
+    """784 raw pixels -> Rescale -> Reshape -> Conv2D 8 -> MaxPool -> Conv2D 16 -> MaxPool -> Flatten -> 32 -> 10
+    (tests/lab/conftest.py's cnn_net), trained one epoch on 6,000 images (MNIST: 89% of the test set, about 10 s)."""
+    X, y, *_ = digits
+    network = cnn_net()
+    network.fit(X[:6000], y[:6000], epochs=1, batch_size=64, optimizer=nl.optim.Adam(lr=0.003), rng=0, verbose=0)
+    return network
+
+
+def painted(tab: Tab, testid: str) -> np.ndarray:
+    """The colours of a canvas, (rows, columns, 4) RGBA, one per canvas pixel (a canvas never painted is transparent)."""
+    width, height, data = tab.page.evaluate(
+        "(id) => { const c = document.querySelector(`[data-testid='${id}']`); "
+        "return [c.width, c.height, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)]; }", testid)
+    return np.array(data, dtype=np.int64).reshape(height, width, 4)
+
+
+def colours(tab: Tab, values: np.ndarray, scale: str, limit: float | None = None) -> np.ndarray:
+    """The colours the page's own scales (colors.js) give ``values / limit`` (by default max|values|): ``scale`` is "diverging" or "ink"."""
+    limit = float(np.abs(values).max()) or 1.0 if limit is None else float(limit)
+    rgb = tab.page.evaluate(
+        "async ([values, limit, scale]) => { const colors = await import('/static/colors.js'); "
+        "return values.map((v) => colors[scale](v / limit)); }", [values.ravel().tolist(), limit, scale])
+    return np.array(rgb, dtype=np.int64).reshape(*values.shape, 3)
+
+
+def test_a_cnn_shows_each_layers_feature_maps_and_a_filter(open_tab, served, cnn, digits):
+    _, _, X_test, y_test, is_mnist = digits
+    server, _ = served(cnn, data=(X_test, y_test))
+    tab = open_tab(server.url)
+    tab.draw(THREE)
+    x = np.array(tab.sent[-1]["pixels"], dtype=np.float64)[None]
+    assert tab.text("prediction") == predicted(cnn, x[0])
+    if is_mnist:
+        assert tab.text("prediction") == "3"
+    # Every stack of maps (Reshape, Conv2D, MaxPool2D) is painted map by map, row by row, one canvas
+    # pixel per value, on the layer's one scale: ink for the input, red and blue after the first filters.
+    for k in (1, 2, 3, 4, 5):
+        maps = nl.analysis.activations(cnn, x, k)[0]  # (C, H, W)
+        scale = "ink" if k == 1 else "diverging"
+        shown = np.stack([painted(tab, f"map-{k}-{c}") for c in range(maps.shape[0])])
+        zero = colours(tab, np.zeros(1), scale)[0]
+        assert (shown[..., 3] == 255).all() and (shown[..., :3] != zero).any(axis=-1).mean() > 0.05, f"layers[{k}] is blank"
+        np.testing.assert_array_equal(shown[..., :3], colours(tab, maps, scale), err_msg=f"layers[{k}]")
+        caption = tab.page.locator(f"section.layer[data-layer='{k}'] .layer-caption").inner_text()
+        assert f"{maps.shape[0]} map{'s' if maps.shape[0] > 1 else ''} of {maps.shape[1]}x{maps.shape[2]}" in caption
+        assert f"{g(np.abs(maps).max())[1:]}" in caption  # the scale, stated
+    assert tab.test_id("map-6-0").count() == 0 and tab.test_id("neuron-7-0").is_visible()  # Flatten and Dense: cells
+
+    tab.click("map-4-5")  # a filter of the second Conv2D: its weights (8 input channels of 5x5) and its map
+    panel = tab.test_id("trace")
+    assert (panel.get_attribute("data-state"), panel.get_attribute("data-layer"), panel.get_attribute("data-neuron")) == ("filter", "4", "5")
+    weights = cnn.layers[4].neurons[5].weights  # (8, 5, 5)
+    limit = np.abs(weights).max()
+    for c in range(8):
+        np.testing.assert_array_equal(painted(tab, f"filter-weights-{c}")[..., :3], colours(tab, weights[c], "diverging", limit))  # one scale
+    feature_map = nl.analysis.activations(cnn, x, 4)[0, 5]
+    np.testing.assert_array_equal(painted(tab, "filter-map")[..., :3], colours(tab, feature_map, "diverging"))
+    tab.page.locator("[data-testid=filter-map-numbers]").evaluate("(pre) => { pre.parentElement.open = true; }")
+    rows = [line.split() for line in tab.text("filter-map-numbers").splitlines()]
+    assert rows == [[g(v) for v in row] for row in feature_map]
+    with pytest.raises(TypeError, match="a Conv2D filter is shared by every position"):
+        cnn.explain(x[0], 3, 4, 5)  # the library has no trace of it either
+    tab.click("neuron-7-0")  # a Dense neuron after the maps: its backpropagation, as before
+    label = int(tab.text("prediction"))
+    check_trace(tab, cnn.explain(x[0], label, 7, 0), label)
+    tab.click("map-4-5")
+    assert tab.test_id("trace").get_attribute("data-state") == "filter"
+    # The picture of docs/lab.md: the network's maps, from the input to the last pooling, and the filter
+    tab.page.evaluate("() => window.scrollTo(0, 0)")  # bounding boxes are then the page's coordinates
+    network, trace = tab.page.locator(".network-panel").bounding_box(), tab.test_id("trace").bounding_box()
+    last = tab.page.locator("section.layer[data-layer='5']").bounding_box()
+    left, top = network["x"] - 8, network["y"] - 8
+    tab.screenshot("cnn", clip={"x": left, "y": top, "width": trace["x"] + trace["width"] + 8 - left,
+                                "height": last["y"] + last["height"] + 8 - top}, full_page=True)
+
+
+def fits(tab: Tab) -> None:
+    """Nothing is wider than the narrow window: the page, its panels, the grids of maps and of a filter's weights."""
+    width = tab.page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= NARROW["width"], f"the page is {width} px wide in a {NARROW['width']} px window"
+    for element in tab.page.locator(".panel:visible, .maps, .filter-weights").all():
+        box = element.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= NARROW["width"], element.get_attribute("class")
+
+
+def test_a_cnn_on_a_narrow_screen_does_not_overflow(open_tab, served, cnn):
+    server, _ = served(cnn)
+    tab = open_tab(server.url, NARROW, has_touch=True, is_mobile=True)
+    tab.touch(ONE[0][::-1])
+    assert tab.text("prediction") == predicted(cnn, tab.sent[-1]["pixels"])
+    assert all((painted(tab, f"map-2-{c}")[..., 3] == 255).all() for c in range(8))  # painted
+    fits(tab)
+    tab.click("map-4-15")  # the filter panel, with the numbers of its map open: they scroll in their own box
+    tab.page.locator("[data-testid=filter-map-numbers]").evaluate("(pre) => { pre.parentElement.open = true; }")
+    fits(tab)
 
 
 # -- numbers --------------------------------------------------------------------------------------

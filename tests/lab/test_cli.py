@@ -101,6 +101,31 @@ def test_lab_loads_mnist_as_samples_and_training_data(mnist_dir, environment, mo
     assert process.returncode == 0
 
 
+@pytest.mark.slow
+def test_mnist_comes_as_a_cnn_takes_it(mnist_dir):
+    """Flat rows for a CNN that starts with Reshape; (N, 1, 28, 28) images for one that starts with Conv2D."""
+    import numpy as np
+
+    import neurolab as nl
+    from neurolab.cli import _mnist_for
+
+    from .conftest import cnn_net
+
+    (data, train_data, note) = _mnist_for(cnn_net(), str(mnist_dir))
+    assert data[0].shape == (10000, 784) and train_data[0].shape == (60000, 784) and note.startswith("samples: MNIST's")
+    first = nl.NeuralNetwork([nl.Conv2D(1, 2, 5, rng=0), nl.Flatten(), nl.Dense(2 * 24 * 24, 10, "identity", rng=1)], "cross_entropy")
+    first.input_shape = (1, 28, 28)
+    (data, train_data, _) = _mnist_for(first, str(mnist_dir))
+    assert data[0].shape == (10000, 1, 28, 28) and train_data[0].shape == (60000, 1, 28, 28)
+    (_, _), (x_test, _) = nl.datasets.load_mnist(mnist_dir, download=False, progress=False)
+    expected = (x_test[:5] / 255).astype(np.float32).reshape(5, 1, 28, 28)  # no Rescale: pixels / 255, in its float type
+    np.testing.assert_array_equal(data[0][:5], expected)
+    with nl.lab.serve(first, port=0, data=data) as lab:
+        status, sample = Client(lab.url).get("/api/samples?index=2")
+        assert status == 200 and len(sample["inputs"]) == 784  # flat, as requests send them
+        np.testing.assert_allclose(sample["pixels"], x_test[2].reshape(-1), atol=1e-4)  # float32 inputs, back to pixels
+
+
 def run(*arguments, env=None, timeout=60):
     return subprocess.run([sys.executable, "-m", "neurolab", *arguments], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)

@@ -14,7 +14,7 @@ import { css, diverging, paintInk } from "./colors.js";
 import { byId, h } from "./dom.js";
 import { DrawingPad } from "./draw.js";
 import { fmt, percent } from "./format.js";
-import { NetworkView } from "./network.js";
+import { mapsOf, NetworkView } from "./network.js";
 import { TracePanel } from "./trace.js";
 import { TrainingPanel } from "./training.js";
 import { VectorEditor } from "./vector.js";
@@ -52,10 +52,14 @@ async function main() {
       showPrediction(model, null);
       network.clear();
       trace.setPredicted(null);
-      if (state.selected) trace.empty();
+      if (state.selected && model.layers[state.selected.layer].filters) explainer.request(); // its weights, without a map
+      else if (state.selected) trace.empty();
       return;
     }
-    const answer = await api("/api/predict", payload);
+    // The activations as bytes: a CNN's feature maps are tens of thousands of numbers, which the
+    // server writes many times faster this way than as JSON numbers (docs/lab.md).
+    const answer = await api("/api/predict", { ...payload, activations: "base64" });
+    answer.activations = answer.activations.map(decoded);
     state.shown = { payload, answer };
     showError(null);
     showPrediction(model, answer);
@@ -69,6 +73,10 @@ async function main() {
   async function explain() {
     const shown = state.shown;
     const selected = state.selected;
+    if (selected !== null && model.layers[selected.layer].filters) {
+      await showFilter(shown, selected);
+      return;
+    }
     if (shown === null || selected === null || !model.layers[selected.layer].explainable) return;
     const chosen = trace.chosenTarget();
     // By default: the class the network predicted; for an output read as a value (no classes),
@@ -83,15 +91,25 @@ async function main() {
     trace.show(answer, target);
   }
 
+  /** A Conv2D filter has no trace of its own (it is shared by every position): show its weights and its map on this input. */
+  async function showFilter(shown, selected) {
+    const { layer, neuron } = selected;
+    const weights = await api(`/api/weights?layer=${layer}&neuron=${neuron}`);
+    if (state.shown !== shown || state.selected !== selected) return; // a newer input or another map since: its own request is queued
+    const [, rows, cols] = mapsOf(model.layers[layer]);
+    const map = shown === null ? null : shown.answer.activations[layer].subarray(neuron * rows * cols, (neuron + 1) * rows * cols);
+    trace.showFilter(weights, map, rows, cols);
+  }
+
   function select(layer, neuron) {
     state.selected = { layer, neuron };
     network.select(layer, neuron);
     const info = model.layers[layer];
-    if (!info.explainable) {
+    if (!info.explainable && !info.filters) {
       trace.fail(`layers[${layer}] ${info.repr}: its activation is not elementwise, so a neuron's f'(z) is not defined one by one and explain cannot trace it.`);
       return;
     }
-    if (state.shown === null) trace.empty();
+    if (state.shown === null && !info.filters) trace.empty(); // a filter's weights show without an input too
     else explainer.request();
     // On a phone the trace is below the network: bring it into view.
     if (window.matchMedia("(max-width: 760px)").matches) byId("trace").scrollIntoView({ behavior: "smooth", block: "start" });
@@ -294,12 +312,22 @@ function setUpWeights({ model, network, predictor }) {
 
 // -- the header and errors ----------------------------------------------------------------
 
-/** "784 inputs → Rescale → Dense 128 relu → ... · loss cross_entropy · 109,386 parameters". */
+/** "784 inputs → Rescale → Dense 128 relu → ... · loss cross_entropy · 109,386 parameters" (Conv2D: "Conv2D 8 relu", its maps). */
 function summary(model) {
-  const layers = model.layers.map((layer) => (layer.neurons ? `${layer.units} ${layer.activation}` : layer.class));
+  const layers = model.layers.map((layer) => (layer.neurons ? `${layer.units} ${layer.activation}`
+    : layer.filters ? `${layer.class} ${layer.shape[0]} ${layer.activation}` : layer.class));
   const parameters = model.layers.reduce((total, layer) => total + layer.parameters, 0);
   return [`${model.input.features} inputs → ${layers.join(" → ")}`, `loss ${model.loss}`,
     `${parameters.toLocaleString("en")} parameters`, model.optimizer ? model.optimizer.replace(/,.*$/, ")") : "not trained"].join(" · ");
+}
+
+/** One layer's activations from POST /api/predict's base64 answer: its little-endian bytes as a Float32Array (or Float64Array). */
+function decoded({ dtype, data }) {
+  const text = atob(data);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  // Typed arrays read the machine's byte order: little-endian on every platform a browser runs on today.
+  return dtype === "float32" ? new Float32Array(bytes.buffer) : new Float64Array(bytes.buffer);
 }
 
 function showError(error) {

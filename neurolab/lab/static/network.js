@@ -1,6 +1,8 @@
 // The network view: one card per layer of net.layers, each neuron a cell shaded by its
 // activation on the current input. Click a cell for its backpropagation; hover a neuron of the
 // first hidden layer for its incoming weights, drawn as the 28x28 image it responds to.
+// A layer whose output is a stack of images (C, H, W) (Conv2D, MaxPool2D, Reshape, RandomShift)
+// is a grid of C small pictures, its feature maps; click a Conv2D's map for its filter.
 
 import { css, diverging, divergingGradient, ink, isDark, largestAbs, paint, paintInk } from "./colors.js";
 import { h } from "./dom.js";
@@ -8,6 +10,21 @@ import { fmt, percent } from "./format.js";
 
 const CELL = 22; // the largest a cell gets, in CSS pixels; on a narrow screen they shrink
 const MAX_COLUMNS = 32;
+const DIGIT = 84; // CSS pixels of a 28x28 input picture
+const MAP_COLUMNS = 8;
+const MAP_GAP = 3; // CSS pixels between two maps, as in lab.css
+
+/** Whether one sample of this shape is the 28x28 digit: 784 values, 28x28, or one channel of 28x28. */
+function isDigit(shape) {
+  return shape.reduce((a, b) => a * b, 1) === 784 && (shape.length === 1 || (shape.at(-1) === 28 && shape.at(-2) === 28));
+}
+
+/** [C, H, W] of a layer whose output is a stack of images (an (H, W) output is one image), else null. */
+export function mapsOf(layer) {
+  if (layer.shape.length === 3) return layer.shape;
+  if (layer.shape.length === 2) return [1, ...layer.shape];
+  return null;
+}
 
 /** Columns for a grid of `units` cells: one row up to 16, else about twice as wide as tall (a power of 2). */
 function columnsFor(units) {
@@ -30,6 +47,9 @@ export class NetworkView {
     this.selected = null;
     this.weightImages = null; // the first hidden layer's weights, for hovering: {layer, count, in_features, data}
     this.last = model.layers.length - 1;
+    // Layers before the first with parameters pass the input on (rescaled, reshaped): shown as the digit, in ink.
+    const first = model.layers.findIndex((layer) => layer.parameters > 0);
+    this.firstWithParameters = first < 0 ? model.layers.length : first;
     this.cards = model.layers.map((layer) => this.card(layer));
     root.replaceChildren(legend(), ...this.cards.map((card) => card.element));
   }
@@ -41,9 +61,12 @@ export class NetworkView {
       h("span", { class: "layer-index", text: `layers[${layer.index}]` }), " ",
       h("span", { class: "layer-repr", text: layer.repr }));
     const caption = h("p", { class: "layer-caption muted" });
-    const card = { layer, isOutput, caption, cells: [], image: null };
+    const card = { layer, isOutput, caption, cells: [], image: null, maps: null };
     let body;
-    if (!layer.neurons && layer.units === 784) {
+    const maps = mapsOf(layer);
+    if (maps) {
+      body = this.mapGrid(card, maps);
+    } else if (!layer.neurons && isDigit(layer.shape)) {
       // An input-sized layer (Rescale): its values are the image, not neurons to click.
       card.image = h("canvas", { class: "layer-image", width: 28, height: 28, "aria-label": `layers[${layer.index}] as a 28x28 image` });
       body = card.image;
@@ -79,7 +102,8 @@ export class NetworkView {
       });
       body.addEventListener("pointerleave", () => this.hideTooltip());
     }
-    const kind = layer.neurons ? `${layer.units} neurons` : `${layer.units} values`;
+    const kind = card.maps ? `${maps[0]} map${maps[0] === 1 ? "" : "s"} of ${maps[1]}x${maps[2]}`
+      : layer.neurons ? `${layer.units} neurons` : `${layer.units} values`;
     const activation = layer.activation ? `, ${layer.activation}` : "";
     card.element = h("section", { class: `layer${isOutput ? " is-output" : ""}`, "data-layer": layer.index },
       h("header", {}, title, h("span", { class: "layer-size muted", text: `${kind}${activation}` })), body, caption);
@@ -87,8 +111,45 @@ export class NetworkView {
     return card;
   }
 
+  /**
+   * The feature maps of a (C, H, W) output: C small canvases of H x W, one canvas pixel per value.
+   * A Conv2D's maps are buttons (click: the filter that made it); others are pictures.
+   */
+  mapGrid(card, [channels, rows, cols]) {
+    const layer = card.layer;
+    card.maps = { channels, rows, cols, ink: layer.index < this.firstWithParameters };
+    // Rows of up to 8 maps, each at most `size` CSS pixels across (they shrink on a narrow screen).
+    const size = card.maps.ink && rows === 28 ? DIGIT : Math.max(36, Math.min(56, 2 * cols));
+    const columns = Math.min(channels, MAP_COLUMNS);
+    const body = h("div", {
+      class: `maps${layer.filters ? "" : " inert"}`,
+      style: { "--columns": columns, maxWidth: `${columns * (size + MAP_GAP) - MAP_GAP}px` },
+    });
+    for (let c = 0; c < channels; c++) {
+      const canvas = h("canvas", { width: cols, height: rows, "data-testid": `map-${layer.index}-${c}` });
+      const map = layer.filters
+        ? h("button", { type: "button", class: "map", "data-neuron": c, "aria-label": `layers[${layer.index}] feature map ${c}` }, canvas)
+        : h("span", { class: "map" }, canvas);
+      card.cells.push(map);
+      body.append(map);
+    }
+    if (layer.filters) {
+      body.addEventListener("click", (event) => {
+        const map = event.target.closest(".map");
+        if (map) this.onSelect(layer.index, Number(map.dataset.neuron));
+      });
+    }
+    body.addEventListener("pointerover", (event) => {
+      const map = event.target.closest(".map");
+      if (map && event.pointerType === "mouse") this.hover(card, card.cells.indexOf(map), map);
+    });
+    body.addEventListener("pointerleave", () => this.hideTooltip());
+    return body;
+  }
+
   restingCaption(card) {
     if (card.image) return "no input yet";
+    if (card.maps) return card.layer.filters ? "one map per filter; click a map for its filter's weights" : "no input yet";
     if (card.isOutput && this.model.classes !== null) return "one neuron per class; draw a digit to see them";
     return card.layer.neurons ? "click a neuron to see its backpropagation" : "";
   }
@@ -103,6 +164,10 @@ export class NetworkView {
         const high = largestAbs(values);
         paintInk(card.image, values, 28, 28, high);
         card.caption.textContent = `784 values shown as 28x28, from 0 to ${fmt(high).slice(1)}`;
+        continue;
+      }
+      if (card.maps) {
+        this.paintMaps(card, values);
         continue;
       }
       // The output layer of a classifier is shaded by the probability of each class (what
@@ -122,10 +187,33 @@ export class NetworkView {
     }
   }
 
+  /**
+   * Paint each map of `values` (the layer's output flattened in C order: map by map, row by row)
+   * on its canvas, all on the layer's one scale: the input's maps in ink from 0 to their largest
+   * value, the others on the diverging scale of the cells, ±the largest |a| of the layer.
+   */
+  paintMaps(card, values) {
+    const { channels, rows, cols, ink: asInk } = card.maps;
+    const limit = largestAbs(values);
+    const colour = asInk ? (v) => ink(v / limit) : (v) => diverging(v / limit);
+    const size = rows * cols;
+    for (let c = 0; c < channels; c++) {
+      paint(card.cells[c].firstChild, values.subarray(c * size, (c + 1) * size), rows, cols, colour);
+    }
+    const what = `${channels} map${channels === 1 ? "" : "s"} of ${rows}x${cols}`;
+    card.caption.textContent = asInk ? `${what}, the input as the next layer gets it: from 0 (white) to ${fmt(limit).slice(1)} (black)`
+      : `${what}, one ${captionOf(values, limit, card.layer)}`;
+  }
+
   /** Forget the activations (a blank canvas): cells back to white. */
   clear() {
     this.activations = this.probabilities = null;
     for (const card of this.cards) {
+      if (card.maps) {
+        for (const map of card.cells) paint(map.firstChild, [], card.maps.rows, card.maps.cols, () => ink(0));
+        card.caption.textContent = this.restingCaption(card);
+        continue;
+      }
       for (const cell of card.cells) {
         cell.style.background = "";
         cell.classList.remove("dark");
@@ -149,6 +237,10 @@ export class NetworkView {
   }
 
   hover(card, j, cell) {
+    if (card.maps) {
+      this.showTooltip(cell, this.mapLines(card, j));
+      return;
+    }
     const name = `layers[${card.layer.index}] ${card.layer.neurons ? "neuron" : "unit"} ${j}`;
     const single = card.layer.units === 1 && this.model.classes === 2;
     const classText = card.isOutput && this.model.class_labels ? `: class ${this.model.class_labels[single ? 1 : j]}` : "";
@@ -165,6 +257,24 @@ export class NetworkView {
       lines.push(picture, h("div", { class: "muted", text: "incoming weights: red where ink raises z, blue where it lowers it" }));
     }
     if (card.layer.neurons) lines.push(h("div", { class: "muted", text: "click for its backpropagation" }));
+    this.showTooltip(cell, lines);
+  }
+
+  /** What hovering map `c` of a (C, H, W) layer says: its largest value and where, and what a click shows. */
+  mapLines(card, c) {
+    const { rows, cols } = card.maps;
+    const lines = [h("strong", { text: `layers[${card.layer.index}] map ${c}` })];
+    if (this.activations) {
+      const map = this.activations[card.layer.index].subarray(c * rows * cols, (c + 1) * rows * cols);
+      let at = 0;
+      for (let i = 1; i < map.length; i++) if (map[i] > map[at]) at = i;
+      lines.push(h("div", { text: `largest a = ${fmt(map[at])}` }), h("div", { text: `at row ${Math.floor(at / cols)}, column ${at % cols}` }));
+    }
+    if (card.layer.filters) lines.push(h("div", { class: "muted", text: `click for filter ${c}'s weights` }));
+    return lines;
+  }
+
+  showTooltip(cell, lines) {
     this.tooltip.replaceChildren(...lines);
     this.tooltip.hidden = false;
     // Beside the cell, kept inside the window.

@@ -5,8 +5,11 @@
 // with their numbers, the largest terms drawn as bars, and for a first-layer neuron its
 // gradient as an image over the digit) and the text itself, as Python prints it. Every number
 // is written as the text writes it (format.js), so the two can be read side by side.
+//
+// A Conv2D filter has no trace (explain traces Dense neurons): for one, the panel shows its
+// weights (GET /api/weights) and its feature map on the input.
 
-import { css, diverging, largestAbs, paintInk, paintOver, paintSigned } from "./colors.js";
+import { css, diverging, largestAbs, paint, paintInk, paintOver, paintSigned } from "./colors.js";
 import { h } from "./dom.js";
 import { fmt } from "./format.js";
 
@@ -42,7 +45,8 @@ export class TracePanel {
     this.model = model;
     this.body = root.querySelector(".trace-body");
     this.title = root.querySelector(".trace-title");
-    this.target = this.targetControl(root.querySelector(".trace-target"), onTarget);
+    this.targetHolder = root.querySelector(".trace-target");
+    this.target = this.targetControl(this.targetHolder, onTarget);
     this.textOpen = true; // the text under the structured view, open until the learner closes it
     this.empty();
   }
@@ -83,9 +87,11 @@ export class TracePanel {
 
   empty() {
     this.setState("empty");
+    this.showTarget(true);
     this.title.textContent = "Backpropagation of one neuron";
+    const maps = this.model.layers.some((layer) => layer.filters) ? " (or a feature map of a Conv2D layer, for its filter)" : "";
     this.body.replaceChildren(
-      h("p", { class: "hint", text: "Draw a digit (or pick a sample), then click a neuron of a Dense layer." }),
+      h("p", { class: "hint", text: `Draw a digit (or pick a sample), then click a neuron of a Dense layer${maps}.` }),
       h("p", { class: "muted", text: "You will see its z and a on this input, then the four equations of backpropagation " +
         "with this input's numbers: where its error delta = dC/dz comes from (BP1 at the output layer, BP2 from the next " +
         "layer's errors), and the gradients of its bias (BP3) and weights (BP4), the same numbers as print(net.explain(...)) in Python." }));
@@ -93,6 +99,7 @@ export class TracePanel {
 
   fail(message) {
     this.setState("error");
+    this.showTarget(true);
     this.body.replaceChildren(h("p", { class: "error", text: message }));
   }
 
@@ -110,6 +117,7 @@ export class TracePanel {
    */
   show(trace, target) {
     this.setState("ready", trace, target);
+    this.showTarget(true);
     const layer = this.model.layers[trace.layer];
     this.title.textContent = `Neuron ${trace.neuron} of layers[${trace.layer}]`;
     const targetText = this.model.class_labels ? `class ${this.model.class_labels[target]}` : fmt(target);
@@ -121,6 +129,69 @@ export class TracePanel {
       this.gradients(trace, layer),
       this.update(trace),
       this.text(trace));
+  }
+
+  /** The target chooser is for a trace; a filter has none. */
+  showTarget(shown) {
+    this.targetHolder.hidden = !shown;
+  }
+
+  /**
+   * Show Conv2D filter `answer.neuron`: GET /api/weights's answer (its weights (C, kh, kw), flat
+   * in C order, and its bias) and its feature map `map` on the input shown (rows x cols values,
+   * row by row; null without an input).
+   */
+  showFilter(answer, map, rows, cols) {
+    const { layer, neuron } = answer;
+    this.setState("filter", { layer, neuron });
+    this.showTarget(false);
+    this.title.textContent = `Filter ${neuron} of layers[${layer}]`;
+    this.body.replaceChildren(
+      h("p", { class: "description", "data-testid": "filter-description", text: `filter ${neuron} of layers[${layer}] ${this.model.layers[layer].repr}` }),
+      h("p", { class: "muted", text: "A filter is one neuron shared by every position of its map: at row i, column j, " +
+        "z = w . (the patch of the input there) + b and a = f(z). explain traces Dense neurons; in Python this filter is " +
+        `net.layers[${layer}].neurons[${neuron}], with its weights and its z, a and delta maps.` }),
+      this.filterWeights(answer),
+      this.featureMap(map, rows, cols));
+  }
+
+  /** The weights as one kh x kw picture per input channel, all on the filter's one scale, and the bias. */
+  filterWeights({ weights, shape: [channels, kh, kw], bias }) {
+    const limit = largestAbs(weights);
+    const pictures = [];
+    for (let c = 0; c < channels; c++) {
+      const canvas = h("canvas", { "data-testid": `filter-weights-${c}`, "aria-label": `weights of input channel ${c}` });
+      paint(canvas, weights.slice(c * kh * kw, (c + 1) * kh * kw), kh, kw, (w) => diverging(w / limit));
+      pictures.push(h("figure", {}, canvas, h("figcaption", { text: `c ${c}` })));
+    }
+    return section("weights", "",
+      row("b", value(bias)),
+      row("w", h("span", { text: `${channels} x ${kh} x ${kw} values: one ${kh}x${kw} picture per input channel c, on one scale ±${fmt(limit).slice(1)}` })),
+      h("div", { class: "filter-weights", "data-testid": "filter-weights", style: { "--weight": channels <= 4 ? "72px" : "40px" } }, pictures));
+  }
+
+  /** The map on the input shown: a picture on its own scale, where it is largest, and every number. */
+  featureMap(map, rows, cols) {
+    if (map === null) return section("feature map", "", h("p", { class: "muted", text: "Draw a digit (or pick a sample) to see this filter's map." }));
+    const limit = largestAbs(map);
+    const canvas = h("canvas", { class: "filter-map", "data-testid": "filter-map" });
+    paint(canvas, map, rows, cols, (v) => diverging(v / limit));
+    let at = 0;
+    for (let i = 1; i < map.length; i++) if (map[i] > map[at]) at = i;
+    const active = map.filter((v) => v > 0).length;
+    const texts = Array.from(map, fmt);
+    const width = texts.reduce((widest, text) => Math.max(widest, text.length), 0) + 2; // columns of one width, as NumPy prints
+    const numbers = [];
+    for (let i = 0; i < rows; i++) numbers.push(texts.slice(i * cols, (i + 1) * cols).map((text) => text.padStart(width)).join(""));
+    return section("feature map", "",
+      h("div", { class: "filter-map-row" }, canvas,
+        h("div", {},
+          row("largest a", h("span", {}, value(map[at]), ` at row ${Math.floor(at / cols)}, column ${at % cols}`)),
+          row("active (a > 0)", h("span", { text: `${active} of ${map.length}` })),
+          h("p", { class: "muted", text: `${rows}x${cols}, on its own scale ±${fmt(limit).slice(1)}` }))),
+      h("details", { class: "trace-text" },
+        h("summary", { text: `Its ${map.length} numbers a, row by row` }),
+        h("pre", { "data-testid": "filter-map-numbers", text: numbers.join("\n") })));
   }
 
   /** The trace as Python prints it, in a box that stays open or closed as the learner left it. */
