@@ -16,17 +16,24 @@ from neurolab.testing import assert_layer_gradients, away_from_kinks, float_arra
 
 from ..strategies import (
     ACTIVATION_NAMES,
+    ELEMENTWISE_NAMES,
     KINKED,
     clear_of_kinks,
+    cnn_cases,
     configured_activations,
+    conv_cases,
     dense_cases,
     dense_clear_of_kinks,
+    layer_clear_of_kinks,
     loss_cases,
     network_cases,
     network_clear_of_kinks,
+    pool_cases,
     randomize_bias,
+    reshape_cases,
     seeds,
     shapes_2d,
+    shift_cases,
 )
 
 
@@ -108,5 +115,45 @@ def test_network_with_dropout_backward(case, p, seed):
     net, X, y = case
     layers = [net.layers[0], nl.Dropout(p, rng=seed), *net.layers[1:]]
     net = nl.NeuralNetwork(layers, net.loss)
+    assume(network_clear_of_kinks(net, X))
+    check_network(net, X, y)
+
+
+# ---------------------------------------------------------------- image layers (neurolab.conv)
+
+
+@given(case=conv_cases(activations=ELEMENTWISE_NAMES))
+def test_conv2d_backward(case):
+    """Random channels, kernels (non-square too), strides and paddings (ints and pairs), sizes that do not
+    tile, and every elementwise activation with its settings drawn (one test: a case costs ~100 forward passes)."""
+    layer, x = case
+    assume(layer_clear_of_kinks(layer, x))
+    check_layer(layer, x)
+
+
+@given(case=pool_cases())
+def test_maxpool2d_backward(case):
+    """Overlapping windows, gaps between them and left-over rows included; the values have no ties
+    (the maximum's choice jumps at a tie, like ReLU at 0: see pool_cases)."""
+    layer, x = case
+    check_layer(layer, x)
+
+
+@given(case=reshape_cases(), flatten=st.booleans())
+def test_reshape_and_flatten_backward(case, flatten):
+    layer, x = case
+    check_layer(nl.Flatten() if flatten else layer, x)
+
+
+@given(case=shift_cases())
+def test_random_shift_backward_in_training_mode(case):
+    layer, x = case
+    check_layer(layer, x)  # every forward starts from the same Generator state: the same shifts
+
+
+@given(case=cnn_cases())
+def test_cnn_backward(case):
+    """[Reshape,] [RandomShift,] Conv2D, [MaxPool2D,] Flatten, Dense: dL/dX and every parameter."""
+    net, X, y = case
     assume(network_clear_of_kinks(net, X))
     check_network(net, X, y)

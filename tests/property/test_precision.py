@@ -39,9 +39,16 @@ coupled, applied to each row's largest scale. For outputs of scale ``S`` and tar
 (labels count as 1), ``scale(dL/dy_hat) = (1 + 2 rowmax(S) + |y|) / N`` bounds all three
 losses (``y_hat - y``, ``p - y``, ``sigmoid(z) - y``) and ``scale(L) = sum(scale(dL/dy_hat) *
 (1 + S + |y|))``. Rescale multiplies scales by ``|scale|`` (adding ``|offset|`` forward);
-dropout's are ``|x| * mask``. In these first-order bounds each operation counts once; no path
+dropout's are ``|x| * mask``. A Conv2D is a Dense layer on every patch: its scales are its own
+sums over absolute values (a float64 copy with ``|W|``, ``|b|`` and no activation, run on the
+input's scale and then on ``scale(dZ)``). MaxPool2D, Flatten, Reshape and RandomShift only
+move values, so their outputs must match exactly (scale 0); max pooling's dX adds the dY of
+overlapping windows, so its scale is the same routing applied to ``|dY|``, and forward a
+window's largest scale bounds that of its maximum. In these first-order bounds each operation counts once; no path
 here has more than ~50 roundings (sums of <= 6 products, <= 3 layers forward and back, the
-loss), so errors stay below ~50 * eps/2 = 3e-6 of the scale, a third of RTOL. Measured by
+loss), so errors stay below ~50 * eps/2 = 3e-6 of the scale, a third of RTOL. A Conv2D's dW
+is the longest sum, ``N * H_out * W_out`` products (at most 2 * 7 * 7 = 98 here, so its
+cases keep padding <= 1), under 100 * eps/2 = 6e-6 of its scale, still below RTOL. Measured by
 targeted searches over thousands of cases per test: at most 2.9 eps (3.4e-7). A float32 step
 computed in float16 (eps ~ 1e-3), a wrong constant or a wrong formula in a float32-only branch
 is off by 1e-4 of the scale or more.
@@ -75,14 +82,20 @@ from neurolab.testing import float_arrays, layer_inputs
 from ..strategies import (
     ACTIVATION_NAMES,
     ELEMENTWISE_NAMES,
+    cnn_cases,
     configured_activations,
+    conv_cases,
     dense_cases,
     dense_clear_of_kinks,
+    layer_clear_of_kinks,
     loss_cases,
     network_cases,
     network_clear_of_kinks,
+    pool_cases,
+    reshape_cases,
     seeds,
     shapes_2d,
+    shift_cases,
 )
 
 RTOL = 1e-5
@@ -312,31 +325,80 @@ def test_rescale_float32_matches_float64(scale, offset, case, as_pixels, seed):
     assert_float32_agrees(f"{rescale32!r}.backward", rescale32.backward(grad_y32), rescale64.backward(grad_y64), np.abs(grad_y64 * scale))
 
 
+def conv_scales(layer64, a, x_scale, grad_a_scale) -> dict:
+    """Term scales of a Conv2D's z, a, grad_z, weight.grad, bias.grad and dL/dx (module docstring).
+
+    Its sums taken over absolute values, by a float64 copy of the layer with ``|W|``, ``|b|``
+    and no activation: a tolerance, not a reference (the float64 run is the reference, which
+    the gradient checks and tests/unit/test_conv.py's loops verify).
+    """
+    absolute = copy.deepcopy(layer64)
+    absolute.activation = nl.activations.get("identity")
+    absolute.weight.value[...] = np.abs(layer64.weight.value)
+    absolute.bias.value[...] = np.abs(layer64.bias.value)
+    absolute.zero_grad()
+    z_scale = absolute.forward(x_scale)
+    a_scale, grad_z_scale = activation_scales(layer64.activation, z_scale, a, grad_a_scale)
+    input_scale = absolute.backward(np.array(grad_z_scale))  # identity: dZ = dA, so dW, db and dX take scale(dZ)
+    return {
+        "z": z_scale,
+        "a": a_scale,
+        "grad_z": grad_z_scale,
+        "weight": absolute.weight.grad,
+        "bias": absolute.bias.grad,
+        "input": input_scale,
+    }
+
+
+def weighted_scales(layer64, x_scale, grad_a_scale) -> dict:
+    """Term scales of a Dense or Conv2D layer's arrays, from its float64 run's weights and activations."""
+    if isinstance(layer64, nl.Conv2D):
+        return conv_scales(layer64, layer64.a, x_scale, grad_a_scale)
+    return dense_scales(layer64.weight.value, layer64.bias.value, layer64.activation, layer64.a, x_scale, grad_a_scale)
+
+
+def forward_scale(layer64, x_scale):
+    """Term scale of a layer's output, from that of its input (and its float64 run)."""
+    if isinstance(layer64, nl.Rescale):
+        return x_scale * abs(layer64.scale) + abs(layer64.offset)
+    if isinstance(layer64, (nl.Dense, nl.Conv2D)):
+        return weighted_scales(layer64, x_scale, np.zeros(layer64.a.shape))["a"]
+    if isinstance(layer64, nl.MaxPool2D):  # the largest scale of a window bounds its maximum's
+        return nl.MaxPool2D(layer64.kernel_size, layer64.stride).forward(x_scale)
+    if isinstance(layer64, (nl.Flatten, nl.Reshape)):
+        return copy.copy(layer64).forward(x_scale)
+    raise TypeError(f"forward_scale: expected a layer of this file's networks, got {layer64!r}")
+
+
+def backward_scale(layer64, grad_scale):
+    """Term scale of dL/dx of a layer without parameters, from that of dL/d(output)."""
+    if isinstance(layer64, nl.Rescale):
+        return grad_scale * abs(layer64.scale)
+    if isinstance(layer64, (nl.MaxPool2D, nl.Flatten, nl.Reshape)):  # the float64 run's routing, on |dY|
+        return copy.copy(layer64).backward(grad_scale)
+    raise TypeError(f"backward_scale: expected a layer of this file's networks, got {layer64!r}")
+
+
 def network_scales(net64, X64, y64) -> tuple:
-    """Term scales of every layer's arrays (a dict per layer), dL/dX, dL/d(output), the output and the loss value.
+    """Term scales of every layer's arrays (a dict per layer with parameters), dL/dX, dL/d(output),
+    the output and the loss value.
 
     Reads the float64 network's weights and the activations its last forward pass cached.
     """
-    x_scales, forward = [np.abs(X64)], []
-    for layer in net64.layers:  # forward: the scale of each layer's input and z
-        if isinstance(layer, nl.Rescale):
-            x_scales.append(x_scales[-1] * abs(layer.scale) + abs(layer.offset))
-            forward.append(None)
-        else:
-            layer_scale = dense_scales(layer.weight.value, layer.bias.value, layer.activation, layer.a, x_scales[-1], np.zeros(layer.a.shape))
-            x_scales.append(layer_scale["a"])
-            forward.append(layer_scale)
+    x_scales = [np.abs(X64)]
+    for layer in net64.layers:  # forward: the scale of each layer's input
+        x_scales.append(forward_scale(layer, x_scales[-1]))
     output_scale = x_scales[-1]
     grad_out_scale, loss_scale = loss_scales(output_scale, np.asarray(y64), output_scale.shape[1])
     per_layer = [None] * len(net64.layers)
     grad_scale = grad_out_scale
     for i in range(len(net64.layers) - 1, -1, -1):  # backward, from the loss down
         layer = net64.layers[i]
-        if isinstance(layer, nl.Rescale):
-            grad_scale = grad_scale * abs(layer.scale)
-        else:
-            per_layer[i] = dense_scales(layer.weight.value, layer.bias.value, layer.activation, layer.a, x_scales[i], grad_scale)
+        if isinstance(layer, (nl.Dense, nl.Conv2D)):
+            per_layer[i] = weighted_scales(layer, x_scales[i], grad_scale)
             grad_scale = per_layer[i]["input"]
+        else:
+            grad_scale = backward_scale(layer, grad_scale)
     return per_layer, grad_scale, grad_out_scale, output_scale, loss_scale
 
 
@@ -347,6 +409,17 @@ def test_network_float32_matches_float64(case, rescale, data):
     net32, X, y = case
     if rescale is not None:
         net32 = nl.NeuralNetwork([nl.Rescale(rescale), *net32.layers], net32.loss)
+    assert_network_float32_agrees(net32, X, y, data)
+
+
+@given(case=cnn_cases(shift=False), data=st.data())
+def test_cnn_float32_matches_float64(case, data):
+    """The same for [Reshape,] Conv2D, [MaxPool2D,] Flatten, Dense networks (RandomShift's own test shows
+    it moves float32 values exactly)."""
+    assert_network_float32_agrees(*case, data)
+
+
+def assert_network_float32_agrees(net32, X, y, data) -> None:
     X32 = as_float32_values(X)
     assume(network_clear_of_kinks(net32, X32))
     net64 = copy.deepcopy(net32).astype(np.float64)
@@ -374,6 +447,78 @@ def test_network_float32_matches_float64(case, rescale, data):
     for i, (layer32, layer64, scale) in enumerate(zip(net32.layers, net64.layers, per_layer)):
         for (name, p32), (_, p64) in zip(layer32.named_parameters(), layer64.named_parameters()):
             assert_float32_agrees(f"layers[{i}] ({layer32!r}).{name}.grad", p32.grad, p64.grad, scale[name])
-        if isinstance(layer32, nl.Dense):
+        if isinstance(layer32, (nl.Dense, nl.Conv2D)):
             for cached in ("z", "a", "grad_z"):
                 assert_float32_agrees(f"layers[{i}] ({layer32!r}).{cached}", getattr(layer32, cached), getattr(layer64, cached), scale[cached])
+
+
+# ---------------------------------------------------------------- image layers (neurolab.conv)
+
+
+@given(case=conv_cases(max_padding=1), seed=seeds, data=st.data())
+def test_conv2d_float32_matches_float64(case, seed, data):
+    """A float32 Conv2D (every elementwise activation, settings drawn) matches a float64 copy in its output,
+    dL/dX, dL/dW, dL/db and what it caches, and all it keeps is float32."""
+    layer32, x = case
+    x32 = as_float32_values(x)
+    assume(layer_clear_of_kinks(layer32, x32))
+    layer64 = copy.deepcopy(layer32).astype(np.float64)
+
+    a32 = layer32.forward(fed_as(data, x32))
+    grad_a32 = upstream(seed, a32.shape)
+    grad_x32 = layer32.backward(grad_a32.copy())
+    x64 = x32.astype(np.float64)
+    a64 = layer64.forward(x64)
+    grad_x64 = layer64.backward(grad_a32.astype(np.float64))
+    scale = conv_scales(layer64, a64, np.abs(x64), np.abs(grad_a32.astype(np.float64)))
+
+    where = repr(layer32)
+    assert_float32_agrees(f"{where}.forward", a32, a64, scale["a"])
+    assert_float32_agrees(f"{where} dL/dX", grad_x32, grad_x64, scale["input"])
+    assert_float32_agrees(f"{where} weight.grad", layer32.weight.grad, layer64.weight.grad, scale["weight"])
+    assert_float32_agrees(f"{where} bias.grad", layer32.bias.grad, layer64.bias.grad, scale["bias"])
+    assert_float32_agrees(f"{where}.x", layer32.x, layer64.x, 0.0)
+    assert_float32_agrees(f"{where}.patches", layer32.patches, layer64.patches, 0.0)
+    for cached in ("z", "a", "grad_z"):
+        assert_float32_agrees(f"{where}.{cached}", getattr(layer32, cached), getattr(layer64, cached), scale[cached])
+
+
+@given(case=pool_cases() | pool_cases(ties=True), seed=seeds)
+def test_maxpool2d_float32_matches_float64(case, seed):
+    """Max pooling picks the same entries in float32 (ties too: both runs compare the same values), so its
+    output is exact; dX adds the dY of overlapping windows. Both stay float32."""
+    layer32, x = case
+    x32 = as_float32_values(x)
+    layer64 = copy.deepcopy(layer32)
+    y32 = layer32.forward(x32)
+    grad_y32 = upstream(seed, y32.shape)
+    grad_x32 = layer32.backward(grad_y32)
+    y64 = layer64.forward(x32.astype(np.float64))
+    grad_y64 = grad_y32.astype(np.float64)
+    grad_x64 = layer64.backward(grad_y64)
+    assert_float32_agrees(f"{layer32!r}.forward", y32, y64, 0.0)
+    assert_float32_agrees(f"{layer32!r}.backward", grad_x32, grad_x64, copy.copy(layer64).backward(np.abs(grad_y64)))
+
+
+@given(case=reshape_cases(), seed=seeds)
+def test_reshape_and_flatten_float32_are_exact(case, seed):
+    reshape, x = case
+    x32 = as_float32_values(x)
+    for layer in (reshape, nl.Flatten()):
+        y32 = layer.forward(x32)
+        assert_float32_agrees(f"{layer!r}.forward", y32, copy.copy(layer).forward(x32.astype(np.float64)), 0.0)
+        grad_y32 = upstream(seed, y32.shape)
+        assert_float32_agrees(f"{layer!r}.backward", layer.backward(grad_y32), layer.backward(grad_y32.astype(np.float64)), 0.0)
+
+
+@given(case=shift_cases(), seed=seeds)
+def test_random_shift_float32_is_exact(case, seed):
+    """RandomShift draws the same integer shifts for either dtype and only moves values."""
+    layer32, x = case
+    x32 = as_float32_values(x)
+    layer64 = copy.deepcopy(layer32)
+    y32 = layer32.forward(x32)
+    y64 = layer64.forward(x32.astype(np.float64))
+    assert_float32_agrees(f"{layer32!r}.forward", y32, y64, 0.0)
+    grad_y32 = upstream(seed, y32.shape)
+    assert_float32_agrees(f"{layer32!r}.backward", layer32.backward(grad_y32), layer64.backward(grad_y32.astype(np.float64)), 0.0)

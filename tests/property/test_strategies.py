@@ -22,11 +22,18 @@ from neurolab.testing import layer_inputs
 
 from ..strategies import (
     ACTIVATION_OPTIONS,
+    ELEMENTWISE_NAMES,
+    cnn_cases,
     configured_activations,
+    conv_arguments,
+    conv_cases,
     dense_cases,
     loss_cases,
     network_cases,
+    pool_cases,
+    reshape_cases,
     shapes_2d,
+    shift_cases,
 )
 
 DRAWS = 100
@@ -68,6 +75,49 @@ def network_sizes(case) -> dict:
     }
 
 
+def conv_sizes(layer, x) -> dict:
+    (kh, kw), (sh, sw) = layer.kernel_size, layer.stride
+    _, h_out, w_out = layer.output_shape(*x.shape[2:])
+    return {
+        "batch size": [x.shape[0]],
+        "in_channels": [layer.in_channels],
+        "out_channels": [layer.out_channels],
+        "kernel rows": [kh],
+        "kernel columns": [kw],
+        "stride rows": [sh],
+        "stride columns": [sw],
+        "height": [x.shape[2]],
+        "width": [x.shape[3]],
+        "output rows": [h_out],
+        "output columns": [w_out],
+    }
+
+
+def pool_sizes(layer, x) -> dict:
+    (kh, kw), (sh, sw) = layer.kernel_size, layer.stride
+    out = layer.forward(x).shape
+    return {
+        "batch size": [x.shape[0]],
+        "channels": [x.shape[1]],
+        "kernel rows": [kh],
+        "kernel columns": [kw],
+        "stride rows": [sh],
+        "stride columns": [sw],
+        "output rows": [out[2]],
+        "output columns": [out[3]],
+    }
+
+
+def cnn_sizes(net, X, y) -> dict:
+    conv = next(layer for layer in net.layers if isinstance(layer, nl.Conv2D))
+    return {
+        "batch size": [X.shape[0]],
+        "in_channels": [conv.in_channels],
+        "out_channels": [conv.out_channels],
+        "outputs": [net.layers[-1].out_features],
+    }
+
+
 # strategy name -> (strategy, function giving the sizes of a drawn case as {size: [values]})
 SIZED = {
     "layer_inputs (public)": (
@@ -88,6 +138,18 @@ SIZED = {
     ),
     "network_cases": (network_cases(), network_sizes),
     "shapes_2d": (shapes_2d(), lambda shape: {"rows": [shape[0]], "columns": [shape[1]]}),
+    "conv_cases": (conv_cases(), lambda case: conv_sizes(*case)),
+    "pool_cases": (pool_cases(), lambda case: pool_sizes(*case)),
+    "pool_cases(ties=True)": (pool_cases(ties=True), lambda case: pool_sizes(*case)),
+    "shift_cases": (
+        shift_cases(),
+        lambda case: dict(zip(["batch size", "channels", "height", "width"], ([d] for d in case[1].shape))),
+    ),
+    "reshape_cases": (
+        reshape_cases(),
+        lambda case: {"batch size": [case[1].shape[0]], "sample rank": [case[1].ndim - 1], "output rank": [len(case[0].shape)]},
+    ),
+    "cnn_cases": (cnn_cases(), lambda case: cnn_sizes(*case)),
 }
 
 
@@ -150,3 +212,105 @@ def test_dense_and_network_cases_configure_their_activations():
     }
     for where, slopes in (("dense_cases", dense_slopes), ("network_cases", network_slopes)):
         assert len(slopes - {0.01}) >= 3, f"{where}: expected LeakyReLU slopes other than 0.01, got {sorted(slopes)}"
+
+
+def missing_kinds(kinds: dict) -> list:
+    """The names of ``kinds`` (name -> one bool per drawn case) that no case had."""
+    return [kind for kind, hits in kinds.items() if not any(hits)]
+
+
+def test_conv_cases_draw_paddings_strides_and_sizes_that_do_not_tile():
+    """conv_cases draw each case im2col and col2im treat apart, in both directions: padding 0 and > 0,
+    stride below and above the kernel, windows that tile and windows that leave rows out,
+    non-square kernels, inputs smaller and larger than the kernel, windows over padding alone."""
+    cases = [(layer, x.shape[2:]) for layer, x in drawn_cases("conv_cases")]
+    kinds = {}
+    for axis, name in ((0, "rows"), (1, "columns")):
+        geometry = [(layer.kernel_size[axis], layer.stride[axis], layer.padding[axis], size[axis]) for layer, size in cases]
+        kinds.update({
+            f"padding 0 ({name})": [p == 0 for k, s, p, n in geometry],
+            f"padding > 0 ({name})": [p > 0 for k, s, p, n in geometry],
+            f"padding >= kernel: windows of padding alone ({name})": [p >= k for k, s, p, n in geometry],
+            f"stride < kernel: overlapping windows ({name})": [s < k for k, s, p, n in geometry],
+            f"stride > kernel: gaps between windows ({name})": [s > k for k, s, p, n in geometry],
+            f"stride > 1 with windows that tile ({name})": [s > 1 and (n + 2 * p - k) % s == 0 for k, s, p, n in geometry],
+            f"windows that leave {name} out": [(n + 2 * p - k) % s != 0 for k, s, p, n in geometry],
+            f"input smaller than the kernel ({name})": [n < k for k, s, p, n in geometry],
+            f"input larger than the kernel ({name})": [n > k for k, s, p, n in geometry],
+            f"stride > 1 over 3 windows or more ({name})": [s > 1 and (n + 2 * p - k) // s + 1 >= 3 for k, s, p, n in geometry],
+        })
+    kinds["non-square kernel"] = [layer.kernel_size[0] != layer.kernel_size[1] for layer, _ in cases]
+    kinds["several channels in and out at once"] = [layer.in_channels > 1 and layer.out_channels > 1 for layer, _ in cases]
+    missing = missing_kinds(kinds)
+    assert not missing, f"conv_cases: expected every kind of case among {DRAWS} draws, got none with {missing}"
+
+
+def test_conv_arguments_come_as_ints_and_as_pairs():
+    """Kernel sizes, strides and paddings reach Conv2D both as an int and as a pair, square and not."""
+    drawn_arguments = drawn(conv_arguments())
+    kinds = {}
+    for name in ("kernel_size", "stride", "padding"):
+        values = [arguments[name] for arguments in drawn_arguments]
+        kinds[f"{name} as an int"] = [isinstance(v, int) for v in values]
+        kinds[f"{name} as an equal pair"] = [isinstance(v, tuple) and v[0] == v[1] for v in values]
+        kinds[f"{name} as an unequal pair"] = [isinstance(v, tuple) and v[0] != v[1] for v in values]
+    missing = missing_kinds(kinds)
+    assert not missing, f"conv_arguments: expected every form among {DRAWS} draws, got none with {missing}"
+
+
+def test_conv_cases_draw_every_elementwise_activation_with_settings():
+    activations = [layer.activation for layer, _ in drawn_cases("conv_cases")]
+    names = {activation.name for activation in activations}
+    assert names == set(ELEMENTWISE_NAMES), f"conv_cases: expected activations {ELEMENTWISE_NAMES}, got {sorted(names)}"
+    slopes = {activation.negative_slope for activation in activations if activation.name == "leaky_relu"}
+    assert slopes - {0.01}, f"conv_cases: expected LeakyReLU slopes other than 0.01, got {sorted(slopes)}"
+
+
+def test_pool_cases_draw_default_strides_overlaps_gaps_leftovers_and_ties():
+    cases = drawn_cases("pool_cases")
+    with_ties = drawn_cases("pool_cases(ties=True)")
+    kinds = {"the default stride (None: the kernel)": [], "a tie for a window's maximum": []}
+    for layer, x in cases:
+        for axis, name in ((0, "rows"), (1, "columns")):
+            k, s, n = layer.kernel_size[axis], layer.stride[axis], x.shape[2 + axis]
+            kinds.setdefault(f"stride < kernel: overlapping windows ({name})", []).append(s < k)
+            kinds.setdefault(f"stride > kernel: gaps between windows ({name})", []).append(s > k)
+            kinds.setdefault(f"windows that leave {name} out", []).append((n - k) % s != 0)
+    for layer, _ in cases + with_ties:
+        kinds["the default stride (None: the kernel)"].append(repr(layer).count("stride") == 0)
+    for layer, x in with_ties:
+        (kh, kw), (sh, sw) = layer.kernel_size, layer.stride
+        windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+        flat = windows.reshape(*windows.shape[:4], -1)
+        kinds["a tie for a window's maximum"].append(bool(((flat == flat.max(axis=-1, keepdims=True)).sum(axis=-1) > 1).any()))
+    assert not any(
+        np.min(np.diff(np.sort(x.reshape(-1)))) < 1e-3 for _, x in cases if x.size > 1
+    ), "pool_cases: expected values at least 1e-3 apart (no near ties) without ties=True"
+    missing = missing_kinds(kinds)
+    assert not missing, f"pool_cases: expected every kind of case among {DRAWS} draws, got none with {missing}"
+
+
+def test_shift_cases_draw_no_shift_some_and_shifts_beyond_the_image():
+    cases = drawn_cases("shift_cases")
+    kinds = {
+        "max_shift 0": [layer.max_shift == 0 for layer, _ in cases],
+        "max_shift > 0 within the image": [0 < layer.max_shift < min(x.shape[2:]) for layer, x in cases],
+        "max_shift reaching beyond the image": [layer.max_shift >= min(x.shape[2:]) for layer, x in cases],
+    }
+    missing = missing_kinds(kinds)
+    assert not missing, f"shift_cases: expected every kind of case among {DRAWS} draws, got none with {missing}"
+
+
+def test_cnn_cases_draw_each_optional_layer_and_every_loss():
+    cases = drawn_cases("cnn_cases")
+    kinds = {f"{cls.__name__} present": [] for cls in (nl.Reshape, nl.RandomShift, nl.MaxPool2D)}
+    kinds.update({f"{cls.__name__} absent": [] for cls in (nl.Reshape, nl.RandomShift, nl.MaxPool2D)})
+    for net, _, _ in cases:
+        for cls in (nl.Reshape, nl.RandomShift, nl.MaxPool2D):
+            present = any(isinstance(layer, cls) for layer in net.layers)
+            kinds[f"{cls.__name__} present"].append(present)
+            kinds[f"{cls.__name__} absent"].append(not present)
+    for loss in sorted(nl.losses.LOSSES):
+        kinds[f"loss {loss}"] = [net.loss.name == loss for net, _, _ in cases]
+    missing = missing_kinds(kinds)
+    assert not missing, f"cnn_cases: expected every kind of case among {DRAWS} draws, got none with {missing}"
