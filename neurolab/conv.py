@@ -24,8 +24,8 @@ def _pair(value, name: str, where: str, *, minimum: int = 1) -> tuple[int, int]:
     items = value if isinstance(value, (tuple, list)) and len(value) == 2 else (value, value)
     for item in items:
         if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer)) or item < minimum:
-            at_least = "positive" if minimum == 1 else f">= {minimum}"
-            raise ValueError(f"{where}: expected {name} to be an int {at_least} or a pair of them, got {value!r}")
+            kind = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+            raise ValueError(f"{where}: expected {name} to be {kind} or a pair of them, got {value!r}")
     return int(items[0]), int(items[1])
 
 
