@@ -123,7 +123,8 @@ class Conv2D(Layer):
     (The layout is chosen for speed, not for the maths: with patches as columns, and the
     sample ``n`` varying fastest, the ``(u, v)`` entries that col2im adds in one go lie in
     long runs of memory, and so do the inputs the copy into ``P`` reads when ``X`` comes from
-    another Conv2D. That halves the time of both against rows ``(n, i, j)``.)
+    another Conv2D: against columns ``(n, i, j)``, the copy is 2.8 times and col2im 4 times
+    faster, 17 ms of a 100 ms training step of the MNIST CNN; see benchmarks/conv_layout.py.)
     """
 
     def __init__(
