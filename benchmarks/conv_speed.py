@@ -58,7 +58,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import (  # noqa: E402
-    BATCH, BUSY_LIMIT, INSTALL_TORCH, NeurolabRun, TorchRun, aligned, busy_note, children_cpu_seconds, fastest_epoch,
+    BATCH, BUSY_LIMIT, NeurolabRun, TorchRun, aligned, busy_note, fastest_epoch,
     load_data, machine_busy_seconds, machine_lines, process_time, progress, run_json, run_when_idle, span,
     torch_importable, torch_version, train_paired, wait_until_idle,
 )

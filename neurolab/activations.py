@@ -209,3 +209,15 @@ def get(activation: str | dict | Activation) -> Activation:
             raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}")
         return cls(**config)
     return from_table(activation, ACTIVATIONS, Activation, "activation")
+
+
+def spec(activation: Activation) -> str | dict:
+    """What :func:`get` rebuilds ``activation`` from, as a layer's ``get_config`` stores it: its
+    name, or ``{"name": name, **settings}`` for one with settings (LeakyReLU's slope)."""
+    settings = activation.get_config()
+    return activation.name if not settings else {"name": activation.name, **settings}
+
+
+def short_repr(activation: Activation) -> str:
+    """How a layer's ``repr`` shows ``activation``: ``'relu'``, or its full ``repr`` when it has settings."""
+    return repr(activation.name) if not activation.get_config() else repr(activation)

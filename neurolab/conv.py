@@ -228,27 +228,23 @@ class Conv2D(Layer):
         return self
 
     def get_config(self) -> dict:
-        act = self.activation
-        activation = act.name if not act.get_config() else {"name": act.name, **act.get_config()}
         return {
             "in_channels": self.in_channels,
             "out_channels": self.out_channels,
             "kernel_size": list(self.kernel_size),
             "stride": list(self.stride),
             "padding": list(self.padding),
-            "activation": activation,
+            "activation": _activations.spec(self.activation),
             "dtype": self.dtype.name,
         }
 
     def extra_repr(self) -> str:
-        act = self.activation
-        act_text = repr(act.name) if not act.get_config() else repr(act)
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={_short(self.kernel_size)}"
         if self.stride != (1, 1):
             text += f", stride={_short(self.stride)}"
         if self.padding != (0, 0):
             text += f", padding={_short(self.padding)}"
-        return f"{text}, activation={act_text}"
+        return f"{text}, activation={_activations.short_repr(self.activation)}"
 
 
 def _short(pair: tuple[int, int]):

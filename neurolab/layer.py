@@ -267,19 +267,15 @@ class Dense(Layer):
         return self
 
     def get_config(self) -> dict:
-        act = self.activation
-        activation = act.name if not act.get_config() else {"name": act.name, **act.get_config()}
         return {
             "in_features": self.in_features,
             "out_features": self.out_features,
-            "activation": activation,
+            "activation": _activations.spec(self.activation),
             "dtype": self.dtype.name,
         }
 
     def extra_repr(self) -> str:
-        act = self.activation
-        act_text = repr(act.name) if not act.get_config() else repr(act)
-        return f"{self.in_features}, {self.out_features}, activation={act_text}"
+        return f"{self.in_features}, {self.out_features}, activation={_activations.short_repr(self.activation)}"
 
 
 class Dropout(Layer):
