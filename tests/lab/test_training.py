@@ -267,3 +267,39 @@ def test_close_leaves_a_watched_fit_running(data):
     thread.join(WAIT_SECONDS)
     assert closed_at < 30  # closed while it ran
     assert len(result["history"]["loss"]) == 30  # and it ran all its epochs: closing the page is not pressing stop
+
+
+class Scaled(nl.Layer):
+    """A user's layer with a plain array of state (not a parameter, not a cache): a snapshot must keep it."""
+
+    def __init__(self):
+        super().__init__()
+        self.factor = np.full(4, 2.0, dtype=np.float32)
+
+    def forward(self, x):
+        self.x = x
+        return x * self.factor
+
+    def backward(self, grad_out):
+        return grad_out * self.factor
+
+
+def test_a_snapshot_copies_the_weights_but_not_the_last_batch():
+    rng = np.random.default_rng(0)
+    net = nl.NeuralNetwork([nl.Reshape((1, 4, 4)), nl.Conv2D(1, 2, 3, rng=0), nl.MaxPool2D(2), nl.Flatten(),
+                            nl.Dropout(0.2, rng=1), nl.Dense(2, 4, rng=2), Scaled(), nl.Dense(4, 3, "identity", rng=3)],
+                           "cross_entropy")
+    X, y = rng.random((8, 16)).astype(np.float32), rng.integers(0, 3, 8)
+    net.fit(X, y, epochs=1, batch_size=8, verbose=0)
+    snapshot = training.snapshot_of(net)
+    for layer, copied in zip(net.layers, snapshot.layers):
+        for name in training.LAST_BATCH:
+            if isinstance(getattr(layer, name, None), np.ndarray):
+                assert getattr(copied, name) is None, (layer, name)  # not copied ...
+                assert isinstance(getattr(layer, name), np.ndarray)  # ... and the network keeps its own
+        for p, q in zip(layer.parameters(), copied.parameters()):
+            np.testing.assert_array_equal(p.value, q.value)
+            assert not np.shares_memory(p.value, q.value)
+    np.testing.assert_array_equal(snapshot.layers[6].factor, net.layers[6].factor)
+    np.testing.assert_array_equal(snapshot.predict_proba(X), net.predict_proba(X))
+    assert set(snapshot.optimizer.state) == set(snapshot.parameters())  # the optimizer's state follows its copies
