@@ -8,6 +8,7 @@ patch of its input: :class:`Conv2D`'s Notes write this out, and its code follows
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -126,6 +127,14 @@ class Conv2D(Layer):
     another Conv2D: against columns ``(n, i, j)``, the copy is 2.8 times and col2im 4 times
     faster, 17 ms of a 100 ms training step of the MNIST CNN; see benchmarks/conv_layout.py.)
     """
+
+    # What forward keeps of the last batch for backward and the views: an array after a
+    # forward pass, None before (typed Any so that backward reads as its equations).
+    x: Any
+    z: Any
+    a: Any
+    grad_z: Any
+    patches: Any
 
     def __init__(
         self,
@@ -376,6 +385,11 @@ class MaxPool2D(Layer):
     strided view ``X[:, :, u::sh, v::sw]``, so no window is ever copied.
     """
 
+    # What forward keeps of the last batch for backward and the views: an array after a
+    # forward pass, None before (typed Any so that backward reads as its equations).
+    x: Any
+    argmax: Any
+
     def __init__(self, kernel_size, stride=None) -> None:
         super().__init__()
         self.kernel_size = _pair(kernel_size, "kernel_size", "MaxPool2D")
@@ -387,12 +401,10 @@ class MaxPool2D(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return the maximum of each window: ``(N, C, H_out, W_out)`` for ``x (N, C, H, W)``."""
         self.x = x = _image_batch(x, None, None, f"{self!r}.forward")
-        y = None
-        for k, entry in enumerate(self._entries(x)):  # entry (u, v) of every window, k = u * kw + v
-            if y is None:
-                y = entry.copy(order="K")  # in x's memory order, which the passes below then read in step
-                self.argmax = np.zeros_like(y, dtype=np.int8)
-                continue
+        entries = self._entries(x)  # entry (u, v) of every window, the k-th with k = u * kw + v
+        y = next(entries).copy(order="K")  # in x's memory order, which the passes below then read in step
+        self.argmax = np.zeros_like(y, dtype=np.int8)
+        for k, entry in enumerate(entries, start=1):
             larger = entry > y  # strictly: among equal entries the first stays the maximum
             np.maximum(self.argmax, larger.view(np.int8) * np.int8(k), out=self.argmax)  # k grows: k where larger
             np.maximum(y, entry, out=y)
@@ -440,6 +452,8 @@ class Flatten(Layer):
         backward  dX = dY.reshape(X.shape)
     """
 
+    x: Any
+
     def __init__(self) -> None:
         super().__init__()
         self.x = None  # the last input, whose shape backward gives back
@@ -473,6 +487,8 @@ class Reshape(Layer):
         forward   Y  = X.reshape(N, *shape)
         backward  dX = dY.reshape(X.shape)
     """
+
+    x: Any
 
     def __init__(self, shape) -> None:
         super().__init__()
@@ -530,6 +546,8 @@ class RandomShift(Layer):
 
     A pixel moved out of the image is dropped, so its gradient is zero.
     """
+
+    shifts: Any
 
     def __init__(self, max_shift: int = 2, *, rng=None) -> None:
         super().__init__()

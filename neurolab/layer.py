@@ -24,6 +24,7 @@ differences; ``neurolab.testing.assert_layer_gradients`` does it over random sha
 from __future__ import annotations
 
 import keyword
+from typing import Any
 
 import numpy as np
 
@@ -199,6 +200,13 @@ class Dense(Layer):
     activation's ``backward``, which for softmax (not elementwise) is a Jacobian product.
     """
 
+    # What forward keeps of the last batch for backward and the views: an array after a
+    # forward pass, None before (typed Any so that backward reads as its equations).
+    x: Any
+    z: Any
+    a: Any
+    grad_z: Any
+
     def __init__(
         self,
         in_features: int,
@@ -234,7 +242,7 @@ class Dense(Layer):
         self.grad_z = None  # the errors of an earlier batch do not belong to this one
         return self.a
 
-    def backward(self, grad_a: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+    def backward(self, grad_a: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:  # type: ignore[override]  # None only when asked, by input_grad=False
         """Add dL/dW and dL/db into the gradients; return dL/dX ``(N, in_features)``.
 
         ``input_grad=False`` skips the last product and returns None: a network passes it to
@@ -299,6 +307,8 @@ class Dropout(Layer):
     In evaluation mode (``layer.eval()``; ``predict`` and ``evaluate`` use it) ``Y = X``:
     the scaling in training keeps the expected activation the same in both modes.
     """
+
+    mask: Any  # M of the last training batch, None in evaluation mode
 
     def __init__(self, p: float = 0.5, *, rng=None) -> None:
         super().__init__()
