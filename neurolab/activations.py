@@ -194,7 +194,7 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
         return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-ACTIVATIONS = {cls.name: cls for cls in (Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax)}
+ACTIVATIONS: dict[str, type[Activation]] = {cls.name: cls for cls in (Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax)}
 
 
 def get(activation: str | dict | Activation) -> Activation:

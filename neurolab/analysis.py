@@ -45,9 +45,10 @@ def _layer_index(network, layer, where: str) -> int:
     """The index in ``network.layers`` of ``layer``: an index (negative counts from the end) or the layer."""
     n = len(network.layers)
     if isinstance(layer, numbers.Integral) and not isinstance(layer, bool):
-        if not -n <= layer < n:
-            raise IndexError(f"{where}: expected a layer index in [-{n}, {n}), got {layer}")
-        return int(layer) % n
+        index = int(layer)
+        if not -n <= index < n:
+            raise IndexError(f"{where}: expected a layer index in [-{n}, {n}), got {index}")
+        return index % n
     for i, candidate in enumerate(network.layers):
         if candidate is layer:
             return i

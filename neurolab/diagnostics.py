@@ -85,13 +85,13 @@ def range_message(layers, where: str, trained: tuple[float, float], seen: tuple[
 
 
 class Spot(NamedTuple):
-    """Where NaN or infinity first appears: ``value[row][column]``, computed by ``layers[index]`` from ``given``.
+    """Where NaN or infinity first appears: ``value[row][column]``, computed by ``layers[position]`` from ``given``.
 
     ``column`` is an int for a layer of flat samples ``(N, width)``, and the index tuple
     within one sample for others (``(channel, row, column)`` of an image).
     """
 
-    index: int
+    position: int  # in the network's layers (a field called index would hide tuple.index)
     layer: Layer
     name: str  # "x", "z", "a" (what Dense keeps of a batch) or "output"
     value: np.ndarray
@@ -142,7 +142,7 @@ def describe(spot: Spot) -> str:
     """Which layer made NaN or infinity in what, and from which values (to follow "in X row r, ")."""
     value, given, row, column = spot.value, spot.given, spot.row, spot.column
     limit = np.finfo(value.dtype).max
-    text = f"layers[{spot.index}] ({spot.layer!r}) "
+    text = f"layers[{spot.position}] ({spot.layer!r}) "
     source = given[row][column] if given.shape == value.shape else None  # elementwise: the input at the same place
     if spot.name in ("x", "output") and source is not None and np.isfinite(source) and abs(source) > limit:
         place = f"feature {column}" if isinstance(column, int) else f"the value at {column}"
@@ -212,14 +212,14 @@ def data_fault(network, fit_start, X, seen, batch) -> str | None:
     for p, value in zip((p for layer in layers for p in layer.parameters()), fit_start):
         p.value[...] = value
     seen = np.sort(seen)
-    first, bad = None, []
+    first, parts = None, []
     for start in range(0, len(seen), 1024):
         rows = seen[start : start + 1024]
         spot, wrong = trace_non_finite(layers, X[rows])
         if first is None and spot is not None:
             first = (spot, rows[spot.row])
-        bad.append(rows[wrong])
-    bad = np.concatenate(bad)
+        parts.append(rows[wrong])
+    bad = np.concatenate(parts)
     if first is not None:
         spot, row = first
         return (

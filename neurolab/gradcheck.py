@@ -99,7 +99,7 @@ def _as_float64_copy(obj):
 def _probe(rng: np.random.Generator, out, where: str) -> np.ndarray:
     if not isinstance(out, np.ndarray) or not np.issubdtype(out.dtype, np.floating):
         raise GradientCheckError(f"{where}: expected forward to return a float array, got {type(out).__name__}")
-    return rng.standard_normal(out.shape)
+    return np.asarray(rng.standard_normal(out.shape))
 
 
 def _check_unchanged(where: str, what: str, before: np.ndarray, after: np.ndarray) -> None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any, Callable
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,7 @@ def register(cls: type) -> type:
     ValueError
         If its name is taken by another class (or, for an activation or a loss, not set).
     """
-    tables = (
+    tables: tuple[tuple[type, dict[str, Any], Callable[[type], object], str], ...] = (
         (Layer, LAYERS, lambda c: c.__name__, "layer name"),
         (_activations.Activation, _activations.ACTIVATIONS, lambda c: c.__dict__.get("name"), "activation name"),
         (_losses.Loss, _losses.LOSSES, lambda c: c.__dict__.get("name"), "loss name"),
@@ -116,7 +117,7 @@ for _cls in (Dense, Dropout, Rescale, Conv2D, MaxPool2D, Flatten, Reshape, Rando
     register(_cls)
 
 
-def _registered(network) -> list[tuple[str, object, dict, str]]:
+def _registered(network) -> list[tuple[str, Any, dict[str, type], str]]:
     """Each object ``save`` stores by class, as (where, object, its registry, registry key)."""
     found = []
     for i, layer in enumerate(network.layers):

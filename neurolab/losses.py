@@ -312,7 +312,7 @@ class BinaryCrossEntropy(Loss):
         return np.count_nonzero((prediction > 0) == (target > 0.5)) / prediction.size
 
 
-LOSSES = {cls.name: cls for cls in (MSE, CrossEntropy, BinaryCrossEntropy)}
+LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (MSE, CrossEntropy, BinaryCrossEntropy)}
 
 
 def get(loss: str | Loss) -> Loss:

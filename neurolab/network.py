@@ -108,7 +108,7 @@ class NeuralNetwork:
                 f"activation {squashing!r}; use activation='identity' on the last layer (the loss "
                 f"applies {squashing} itself, stably)"
             )
-        self.optimizer = None
+        self.optimizer: _optim.Optimizer | None = None
         self.shuffle_rng: np.random.Generator | None = None  # the Generator of the last fit's shuffling
         self._input_shapes: list[tuple[int, ...]] = []  # each layer's input shape in the last forward
         self._input_range: tuple[float, float] | None = None
@@ -347,7 +347,7 @@ class NeuralNetwork:
             for epoch in range(1, epochs + 1):
                 for callback in callbacks:
                     callback.on_epoch_begin(self, epoch)
-                logs = self._train_epoch(X, y, epoch, batch_size, shuffle, callbacks, fit_start)
+                logs = self._train_epoch(X, y, epoch, batch_size, shuffle, callbacks, fit_start, self.optimizer, self.shuffle_rng)
                 if validation_data is not None:
                     scores = self.evaluate(*validation_data)
                     logs.update(val_loss=scores["loss"], val_accuracy=scores["accuracy"])
@@ -363,7 +363,7 @@ class NeuralNetwork:
                 callback.on_train_end(self, history)
         return history
 
-    def _train_epoch(self, X, y, epoch: int, batch_size: int, shuffle: bool, callbacks, fit_start) -> dict:
+    def _train_epoch(self, X, y, epoch: int, batch_size: int, shuffle: bool, callbacks, fit_start, optimizer, shuffle_rng) -> dict:
         """One pass over ``(X, y)`` in training mode, one optimizer step per batch; return the epoch's logs.
 
         If the loss stops being finite, the weights and optimizer state of the epoch's start
@@ -371,11 +371,11 @@ class NeuralNetwork:
         :meth:`_failed`, which also reads ``fit_start``, the weights the ``fit`` call started
         from; nothing beyond the loss is checked until then).
         """
-        params, optimizer = self.parameters(), self.optimizer
+        params = self.parameters()
         start_values = [p.value.copy() for p in params]
         start_state = copy.deepcopy(optimizer.state, memo={id(p): p for p in params})  # keys stay the parameters
         n = X.shape[0]
-        order = self.shuffle_rng.permutation(n) if shuffle else np.arange(n)
+        order = shuffle_rng.permutation(n) if shuffle else np.arange(n)
         self.train()
         loss_sum = correct = 0.0
         for batch, start in enumerate(range(0, n, batch_size), start=1):
@@ -388,7 +388,7 @@ class NeuralNetwork:
                     raise self._failed(
                         f"a finite loss, got {loss} at epoch {epoch}, batch {batch}; the weights and "
                         f"optimizer state from the start of epoch {epoch}",
-                        params, start_values, start_state, fit_start,
+                        params, optimizer, start_values, start_state, fit_start,
                         X, order[: start + len(index)] if epoch == 1 else order, (x, target),
                     )
                 self.zero_grad()
@@ -402,29 +402,29 @@ class NeuralNetwork:
         if not all(np.isfinite(p.value).all() for p in params):  # the last step may have overflowed
             raise self._failed(
                 f"finite weights, got non-finite ones after epoch {epoch}; the weights and optimizer state from its start",
-                params, start_values, start_state, fit_start, X, order, None,
+                params, optimizer, start_values, start_state, fit_start, X, order, None,
             )
         return {"loss": loss_sum / n, "accuracy": correct / n, "lr": getattr(optimizer, "lr", float("nan"))}
 
-    def _failed(self, problem: str, params, values, state, fit_start, X, seen, batch) -> FloatingPointError:
+    def _failed(self, problem: str, params, optimizer, values, state, fit_start, X, seen, batch) -> FloatingPointError:
         """Put back the weights and optimizer state of an epoch's start; return the error saying what went wrong.
 
-        ``values`` and ``state`` are the epoch's start, ``fit_start`` the weights the ``fit``
-        call started from, ``seen`` the rows of ``X`` it has used, and ``batch`` the
-        ``(x, target)`` whose loss was not finite (None when the weights were found non-finite
+        ``optimizer`` is the one taking the steps, ``values`` and ``state`` the epoch's start,
+        ``fit_start`` the weights the ``fit`` call started from, ``seen`` the rows of ``X`` it
+        has used, and ``batch`` the ``(x, target)`` whose loss was not finite (None when the weights were found non-finite
         at the epoch's end). Runs only once training has failed: the loop pays nothing for it.
         """
         reached = largest(p.value for p in params)
         for p, value in zip(params, values):
             p.value[...] = value
-        self.optimizer.state.clear()
-        self.optimizer.state.update(state)
+        optimizer.state.clear()
+        optimizer.state.update(state)
         text = f"NeuralNetwork.fit: expected {problem} were restored."
         cause = data_fault(self, fit_start, X, seen, batch)
         if cause is not None:
             return NonFiniteError(f"{text} The training data, not the learning rate, is the cause: {cause}")
         return FloatingPointError(
-            f"{text} Try a smaller learning rate (now {getattr(self.optimizer, 'lr', '?')}): the samples used "
+            f"{text} Try a smaller learning rate (now {getattr(optimizer, 'lr', '?')}): the samples used "
             f"give finite values with the weights this fit started from, and its steps took the largest "
             f"|weight| from {largest(fit_start):g} to {reached:g}"
         )

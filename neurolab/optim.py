@@ -229,7 +229,7 @@ def _expect_nonnegative(state: dict, key: str, what: str) -> None:
         raise ValueError(f"expected {key!r} >= 0 ({what}), got negative entries")
 
 
-OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam)}
+OPTIMIZERS: dict[str, type[Optimizer]] = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam)}
 
 
 def get(optimizer: str | Optimizer) -> Optimizer:

@@ -655,7 +655,7 @@ def save_weight_history_gif(
     caption = 34
     frames = []
     for label, pixels in zip(labels, rgb):
-        picture = Image.fromarray(pixels).resize((pixels.shape[1] * scale, pixels.shape[0] * scale), Image.NEAREST)
+        picture = Image.fromarray(pixels).resize((pixels.shape[1] * scale, pixels.shape[0] * scale), Image.Resampling.NEAREST)
         frame = Image.new("RGB", (picture.width, picture.height + caption), "white")
         frame.paste(picture, (0, 0))
         text = f"neuron {neuron}: {label.replace(chr(10), ', ')}"

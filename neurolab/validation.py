@@ -18,7 +18,7 @@ def as_generator(rng, where: str) -> np.random.Generator:
             raise TypeError(f"{where}: expected rng to be None, an int seed or a numpy Generator, got bool")
         if isinstance(rng, numbers.Integral) and rng < 0:
             raise ValueError(f"{where}: expected rng to be None, a non-negative int seed or a numpy Generator, got {rng}")
-        return np.random.default_rng(rng)
+        return np.random.default_rng(rng if rng is None or isinstance(rng, np.random.SeedSequence) else int(rng))
     if isinstance(rng, np.random.Generator):
         return rng
     raise TypeError(

@@ -186,6 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "neurolab-lab"
     sys_version = ""
     timeout = TIMEOUT_SECONDS
+    server: _HTTPServer  # the server that made this handler (socketserver sets it)
 
     def do_GET(self):
         self._answer("GET")

@@ -150,7 +150,7 @@ class Progress:
         self.runs = 0
         self.epoch = self.epochs = self.batch = self.batches = self.steps = 0
         self.stop_requested = False
-        self.error = None
+        self.error: str | None = None
         self.batch_points: list[list] = []  # [step, epoch, loss, accuracy]: the epoch's running means after each batch
         self.epoch_points: list[dict] = []  # the logs of each epoch, with its run and step
 
