@@ -258,15 +258,15 @@ def _render(t: NeuronTrace) -> str:
             lines.append(f"{prefix}dC/da = {_fmt(t.grad_a[s])}{y_text};  delta = {_fmt(t.grad_a[s])} * {_fmt(t.f_prime[s])} = {_fmt(t.delta[s])}")
     else:
         lines.append("  BP2  delta = (sum_k w_kj delta_k) * f'(z)   (hidden layer)")
-        terms = t.next_terms
+        flows = t.next_terms  # (N, K): w_kj delta_k, what each neuron k of the next layer sends back
         for s in samples:
             prefix = f"  [n={s}] " if n > 1 else "       "
-            if terms is None:
+            if flows is None:
                 lines.append(f"{prefix}dC/da = {_fmt(t.grad_a[s])} (through layers[{t.layer + 1}]; no per-neuron breakdown)")
             else:
-                lines.append(f"{prefix}sum over the {terms.shape[1]} neurons k of layers[{t.next_layer}] = {_fmt(t.grad_a[s])}; largest terms:")
-                for k in _largest(terms[s], t.top):
-                    lines.append(f"         k={k}: w_kj {_fmt(t.next_weights[k])} * delta_k {_fmt(t.next_delta[s, k])} = {_fmt(terms[s, k])}")
+                lines.append(f"{prefix}sum over the {flows.shape[1]} neurons k of layers[{t.next_layer}] = {_fmt(t.grad_a[s])}; largest terms:")
+                for k in _largest(flows[s], t.top):
+                    lines.append(f"         k={k}: w_kj {_fmt(t.next_weights[k])} * delta_k {_fmt(t.next_delta[s, k])} = {_fmt(flows[s, k])}")
             lines.append(f"{prefix}delta = {_fmt(t.grad_a[s])} * {_fmt(t.f_prime[s])} = {_fmt(t.delta[s])}")
     batch = f" (summed over the {n} samples)" if n > 1 else ""
     lines.append(f"gradients{batch}")
