@@ -44,17 +44,9 @@ import time
 import numpy as np
 
 import neurolab as nl
+from neurolab import presets
 
-PRESETS = {
-    "default": dict(hidden="512,256", activation="relu", dropout=0.3, loss="cross_entropy", augment=0,
-                    optimizer="adam", lr=0.002, momentum=0.0, batch_size=256, epochs=18, cosine=True),
-    "augment": dict(hidden="512,256", activation="relu", dropout=0.1, loss="cross_entropy", augment=2,
-                    optimizer="adam", lr=0.002, momentum=0.0, batch_size=256, epochs=25, cosine=True),
-    "nielsen": dict(hidden="30", activation="sigmoid", dropout=0.0, loss="mse", augment=0,
-                    optimizer="sgd", lr=3.0, momentum=0.0, batch_size=10, epochs=30, cosine=False),
-    "3b1b": dict(hidden="16,16", activation="sigmoid", dropout=0.0, loss="mse", augment=0,
-                 optimizer="sgd", lr=1.0, momentum=0.0, batch_size=10, epochs=30, cosine=False),
-}
+PRESETS = presets.PRESETS  # shared with `neurolab train`: see neurolab/presets.py
 
 
 def parse_args(argv=None, *, doc=__doc__, presets=PRESETS, add_options=None, default_save="mnist-mlp.npz") -> argparse.Namespace:
@@ -113,65 +105,34 @@ def parse_args(argv=None, *, doc=__doc__, presets=PRESETS, add_options=None, def
 
 
 def sizes(text: str, option: str) -> list[int]:
-    """``"512,256"`` as ``[512, 256]``; ``option`` names the option in the error."""
-    parts = [part.strip() for part in str(text).split(",") if part.strip()]
-    if not all(part.isdigit() and int(part) >= 1 for part in parts):
-        raise SystemExit(f"{option}: expected positive ints separated by commas, such as 512,256, got {text!r}")
-    return [int(part) for part in parts]
+    """``"512,256"`` as ``[512, 256]``; ``option`` names the option in the error (which ends the example)."""
+    try:
+        return presets.sizes(text, option)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
 
 
 def split_training(x_train, y_train, validation: int, limit: int | None = None):
-    """Split MNIST's training set into ``(x_fit, y_fit)``, the images to train on, and the held-out ``(x_val, y_val)``.
-
-    The held-out images are the last ``validation`` ones, taken before any shuffling and
-    whatever ``limit`` is (with 60,000 images and ``validation=5000``: images 55,000 to
-    59,999). The ones to train on are those before them, only the first ``limit`` if given.
-    ``(x_val, y_val)`` is None when ``validation`` is 0.
-    """
-    available = len(x_train) - validation
-    if available < 1:
-        raise SystemExit(
-            f"--validation: expected N to leave images to train on, got {validation:,} "
-            f"of the {len(x_train):,} training images; hold out fewer"
-        )
-    if limit is not None and limit > available:
-        raise SystemExit(
-            f"--limit: expected N of at most {available:,} (the training images before the "
-            f"{validation:,} held out), got {limit:,}; lower --limit or --validation"
-        )
-    end = available if limit is None else limit
-    held_out = (x_train[available:], y_train[available:]) if validation else None
-    return (x_train[:end], y_train[:end]), held_out
+    """``presets.split_training``: the images to train on and the held-out ones; a bad count ends the example."""
+    try:
+        return presets.split_training(x_train, y_train, validation, limit)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
 
 
 def dense_head(layers: list, fan_in: int, args, rng) -> nl.NeuralNetwork:
-    """``layers`` followed by Dense (+ Dropout) per hidden size and the 10 outputs, as a network with ``args.loss``."""
-    for size in sizes(args.hidden, "--hidden"):
-        layers.append(nl.Dense(fan_in, size, args.activation, rng=rng))
-        if args.dropout:
-            layers.append(nl.Dropout(args.dropout, rng=rng))
-        fan_in = size
-    # cross_entropy takes logits; with MSE the outputs are sigmoid units, as in the tutorials
-    layers.append(nl.Dense(fan_in, 10, "identity" if args.loss == "cross_entropy" else "sigmoid", rng=rng))
-    return nl.NeuralNetwork(layers, args.loss)
+    """``layers`` followed by Dense (+ Dropout) per hidden size and the 10 outputs (``presets.dense_head``)."""
+    sizes(args.hidden, "--hidden")  # a bad --hidden ends the example with its message
+    return presets.dense_head(layers, fan_in, args, rng)
 
 
 def build(args) -> nl.NeuralNetwork:
-    """The MLP for ``args``: Rescale, the shift layers if augmenting, then the Dense layers."""
-    rng = np.random.default_rng(args.seed)
-    layers = [nl.Rescale(1 / 255)]
-    if args.augment:
-        # Each training image moves by up to args.augment pixels; in evaluation these three layers change nothing.
-        layers += [nl.Reshape((1, 28, 28)), nl.RandomShift(args.augment, rng=rng), nl.Flatten()]
-    return dense_head(layers, 784, args, rng)
+    """The MLP for ``args`` (``presets.build``): Rescale, the shift layers if augmenting, then the Dense layers."""
+    sizes(args.hidden, "--hidden")
+    return presets.build(args)
 
 
-def make_optimizer(args) -> nl.optim.Optimizer:
-    if args.optimizer == "adam":
-        return nl.optim.Adam(lr=args.lr, weight_decay=args.weight_decay)
-    if args.optimizer == "rmsprop":
-        return nl.optim.RMSprop(lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
-    return nl.optim.SGD(lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+make_optimizer = presets.make_optimizer
 
 
 def confusion_table(matrix: np.ndarray) -> str:
@@ -182,17 +143,7 @@ def confusion_table(matrix: np.ndarray) -> str:
     return "\n".join(lines)
 
 
-def read_image(path: str) -> np.ndarray:
-    """A PNG (or any Pillow-readable image) as a (1, 784) uint8 MNIST-like row: 28x28, white digit on black."""
-    try:
-        from PIL import Image
-    except ImportError:
-        raise SystemExit("reading images needs Pillow: pip install Pillow (or neurolab-nn[image])") from None
-    with Image.open(path) as image:
-        pixels = np.asarray(image.convert("L").resize((28, 28)), dtype=np.uint8)
-    if pixels.mean() > 127:  # dark digit on a light background: invert to MNIST's convention
-        pixels = 255 - pixels
-    return pixels.reshape(1, 784)
+read_image = nl.datasets.read_digit_image  # grayscale, 28x28, dark-on-light inverted; shared with `neurolab predict`
 
 
 def run(argv=None, *, doc=__doc__, presets=PRESETS, build=build, add_options=None, default_save="mnist-mlp.npz") -> dict:

@@ -657,3 +657,74 @@ def _md5_of(path: Path) -> str:
         for chunk in iter(lambda: file.read(_CHUNK_SIZE), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# ------------------------------------------------------------ your own data
+def read_digit_image(path: PathLike) -> np.ndarray:
+    """An image file (PNG, or anything Pillow reads) as one MNIST-like row ``(1, 784)`` of uint8 pixels.
+
+    The image is made grayscale and resized to 28x28; a dark digit on a light background (mean
+    pixel above 127), as people draw them, is inverted to MNIST's white digit on black.
+    Needs Pillow (``pip install neurolab-nn[image]``); raises ``ImportError`` saying so without it,
+    :class:`DatasetError` for a file Pillow cannot read as an image.
+    """
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise ImportError("read_digit_image: reading images needs Pillow: pip install neurolab-nn[image] (or Pillow)") from None
+    try:
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("L").resize((28, 28)), dtype=np.uint8)
+    except UnidentifiedImageError:
+        raise DatasetError(f"read_digit_image: expected an image file, got {str(path)!r}, which Pillow cannot read as one") from None
+    if pixels.mean() > 127:  # dark digit on a light background: invert to MNIST's convention
+        pixels = 255 - pixels
+    return pixels.reshape(1, 784)
+
+
+def load_csv(path: PathLike, label_column: str) -> tuple[np.ndarray, np.ndarray]:
+    """A CSV file with a header row as ``(X, y)``: ``y`` ``(N,)`` int64 from the column ``label_column``,
+    ``X`` ``(N, features)`` float64 from every other column, in file order.
+
+    Labels must be non-negative integers (class indices). Raises :class:`DatasetError` naming
+    the line and column of the first problem (a missing label column, a row of the wrong
+    length, a value that is not a number), ``FileNotFoundError`` for a missing file.
+    """
+    import csv
+
+    path = Path(path)
+    where = f"load_csv: {str(path)!r}"
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            rows = list(csv.reader(file))
+    except UnicodeDecodeError:
+        raise DatasetError(f"{where}: expected a CSV text file (UTF-8), got bytes that are not text") from None
+    except csv.Error as error:
+        raise DatasetError(f"{where}: not a readable CSV file ({error})") from None
+    rows = [row for row in rows if any(cell.strip() for cell in row)]  # blank lines are skipped
+    if len(rows) < 2:
+        raise DatasetError(f"{where}: expected a header row and at least one data row, got {len(rows)} row(s)")
+    header = [name.strip() for name in rows[0]]
+    if label_column not in header:
+        raise DatasetError(f"{where}: expected a column named {label_column!r}, got columns {', '.join(header)}")
+    if len(header) < 2:
+        raise DatasetError(f"{where}: expected at least one feature column besides {label_column!r}")
+    label_at = header.index(label_column)
+    values = np.empty((len(rows) - 1, len(header)), dtype=np.float64)
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DatasetError(f"{where}, line {line}: expected {len(header)} values as in the header, got {len(row)}")
+        for column, cell in enumerate(row):
+            try:
+                values[line - 2, column] = float(cell)
+            except ValueError:
+                raise DatasetError(f"{where}, line {line}, column {header[column]!r}: expected a number, got {cell!r}") from None
+    if not np.isfinite(values).all():
+        line = int(np.nonzero(~np.isfinite(values).all(axis=1))[0][0]) + 2
+        raise DatasetError(f"{where}, line {line}: expected finite numbers, got NaN or infinity")
+    labels = values[:, label_at]
+    bad = (labels < 0) | (labels != np.round(labels))
+    if bad.any():
+        line = int(np.nonzero(bad)[0][0]) + 2
+        raise DatasetError(f"{where}, line {line}: expected a class label (an integer >= 0) in {label_column!r}, got {labels[line - 2]:g}")
+    return np.delete(values, label_at, axis=1), labels.astype(np.int64)
