@@ -6,7 +6,7 @@
 
 Modules: ``activations``, ``losses``, ``init``, ``optim``, ``callbacks``, ``datasets``, ``io``, ``npz``,
 ``metrics``, ``analysis``, ``gradcheck``, and ``testing`` (needs Hypothesis), ``plots`` (needs
-matplotlib) and ``lab`` (the browser page; standard library only), imported on first use; the classes
+matplotlib), ``lab`` (the browser page; standard library only) and ``export`` (to PyTorch and ONNX; needs them), imported on first use; the classes
 ``Parameter``, ``Layer``, ``Dense``, ``Dropout``, ``Rescale``, ``Neuron`` and ``NeuralNetwork``; the image
 layers ``Conv2D``, ``MaxPool2D``, ``Flatten``, ``Reshape`` and ``RandomShift`` (module ``conv``);
 ``load`` and ``register`` (your own layers, activations, losses, optimizers) for saved models.
@@ -26,8 +26,9 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str):
     # neurolab.testing needs Hypothesis and neurolab.plots matplotlib, optional dependencies;
-    # neurolab.lab (an HTTP server) is a front end few scripts need: import them on first use.
-    if name in ("testing", "plots", "lab"):
+    # neurolab.lab (an HTTP server) is a front end few scripts need; neurolab.export reaches
+    # torch and onnx (optional) only when called, and is imported on first use too.
+    if name in ("testing", "plots", "lab", "export"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -243,7 +243,7 @@ def _read_pixels(path: str) -> np.ndarray:
         return nl.datasets.read_digit_image(path)
     except ImportError:
         raise UserError(f"{path}: reading images needs Pillow: pip install neurolab-nn[image]") from None
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError):
         raise UserError(f"{path}: expected an image (PNG, JPEG, ...) or a .npy array, got a file that is neither") from None
 
 

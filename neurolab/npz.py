@@ -155,12 +155,18 @@ def npy_header(archive, info, name: str, fail) -> tuple[tuple, np.dtype, int]:
 
 
 def write(path: Path, arrays: dict, where: str) -> None:
-    """Write ``arrays`` to ``path`` with ``np.savez``, atomically: beside it first, then renamed over it.
+    """Write ``arrays`` to ``path`` with ``np.savez``, atomically (see :func:`write_atomically`)."""
+    write_atomically(path, lambda file: np.savez(file, **arrays), where)
 
-    The new file keeps the permissions of the file it replaces (a new one gets 0o666 less
-    the umask, as ``open`` gives); temporary files of ``path`` left by a killed write and
-    untouched for ``STALE_SECONDS`` are removed afterwards. An OSError names ``where`` and
-    ``path`` and says the previous file is unchanged.
+
+def write_atomically(path: Path, write_to, where: str) -> None:
+    """Call ``write_to(file)`` on a new binary file beside ``path``, then rename it over ``path``.
+
+    Readers see the old file or the new one, never half. The new file keeps the permissions
+    of the file it replaces (a new one gets 0o666 less the umask, as ``open`` gives);
+    temporary files of ``path`` left by a killed write and untouched for ``STALE_SECONDS``
+    are removed afterwards. An OSError names ``where`` and ``path`` and says the previous
+    file is unchanged.
     """
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
@@ -168,7 +174,7 @@ def write(path: Path, arrays: dict, where: str) -> None:
     fd, tmp = _temporary(path, where)
     try:
         with os.fdopen(fd, "wb") as file:
-            np.savez(file, **arrays)
+            write_to(file)
             file.flush()
             os.fsync(file.fileno())
         if path.exists():

@@ -230,13 +230,33 @@ def test_train_refuses_bad_settings(data, environment, arguments, fragment):
 
 
 @pytest.mark.parametrize("to, extra", [("torch", "torch"), ("onnx", "onnx")])
-def test_export_without_the_extra_says_what_to_install(model_file, tmp_path, to, extra):
-    import importlib.util
-
-    if importlib.util.find_spec("neurolab.export") and importlib.util.find_spec(extra):
-        pytest.skip(f"neurolab.export and {extra} are installed: the missing-extra path cannot be reached")
-    one_line_error(neurolab("export", model_file, "--to", to, tmp_path / "out"), "export", f"pip install neurolab-nn[{extra}]")
+def test_export_without_the_extra_says_what_to_install(model_file, tmp_path, environment, to, extra):
+    hidden = tmp_path / "hidden"  # a package of the extra's name that fails to import: as if not installed
+    (hidden / extra).mkdir(parents=True)
+    (hidden / extra / "__init__.py").write_text(f"raise ImportError('No module named {extra}')\n")
+    environment["PYTHONPATH"] = os.pathsep.join([str(hidden), environment.get("PYTHONPATH", "")])
+    one_line_error(neurolab("export", model_file, "--to", to, tmp_path / "out", env=environment),
+                   "export", f"pip install neurolab-nn[{extra}]")
     assert not (tmp_path / "out").exists()
+
+
+def test_export_writes_models_that_compute_what_neurolab_does(model_file, data, tmp_path):
+    torch = pytest.importorskip("torch", reason="torch is not installed: pip install neurolab-nn[torch]")
+    pytest.importorskip("onnx", reason="onnx is not installed: pip install neurolab-nn[onnx]")
+    from onnx.reference import ReferenceEvaluator
+
+    _, x_test, _ = data
+    net = nl.load(model_file)
+    expected = net.eval().forward(x_test)  # logits, (N, 10)
+    for to, out in (("torch", tmp_path / "tiny.pt"), ("onnx", tmp_path / "tiny.onnx")):
+        result = neurolab("export", model_file, "--to", to, out)
+        assert result.returncode == 0 and result.stdout == f"wrote {out}\n", result.stderr
+    module = torch.load(tmp_path / "tiny.pt", weights_only=False).eval()
+    with torch.no_grad():
+        np.testing.assert_allclose(module(torch.from_numpy(x_test)).numpy(), expected, rtol=1e-5, atol=1e-5)
+    session = ReferenceEvaluator(str(tmp_path / "tiny.onnx"))
+    got = session.run(None, {session.input_names[0]: x_test.astype(np.float32)})[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.slow

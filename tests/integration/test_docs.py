@@ -5,10 +5,14 @@
 * Any other ``python`` block runs, in order, in one namespace per page; when a ``text`` block
   follows it directly, the block's printed output must equal that text.
 * A block right after a ``<!-- not run -->`` line is skipped (e.g. a minute of MNIST training).
+* A block right after a ``<!-- needs: torch onnx -->`` line runs when those packages are
+  installed (the ``test`` extra installs them); without one of them, the rest of the page is
+  skipped, saying which is missing.
 * Print options a page sets (``np.set_printoptions``) are undone after the page.
 """
 
 import contextlib
+import importlib.util
 import io
 import os
 import re
@@ -27,17 +31,22 @@ SOURCE_LINES = {
 }
 
 
+NEEDS = re.compile(r"<!-- needs: ([\w ]+) -->")
+
+
 def blocks(text):
-    """``(language, code, skipped, output)`` for each fenced block; ``output`` is the text block after it."""
+    """``(language, code, skipped, output, needs)`` for each fenced block; ``output`` is the text
+    block after it, ``needs`` the packages a ``<!-- needs: ... -->`` line before it names."""
     found = list(FENCE.finditer(text))
     result = []
     for i, match in enumerate(found):
-        before = text[: match.start()].rstrip().splitlines()[-1:] or [""]
-        skipped = before[0].strip() == "<!-- not run -->"
+        before = (text[: match.start()].rstrip().splitlines()[-1:] or [""])[0].strip()
+        skipped = before == "<!-- not run -->"
+        needs = NEEDS.fullmatch(before).group(1).split() if NEEDS.fullmatch(before) else []
         output = None
         if i + 1 < len(found) and found[i + 1].group(1) == "text" and text[match.end() : found[i + 1].start()].strip() == "":
             output = found[i + 1].group(2)
-        result.append((match.group(1), match.group(2), skipped, output))
+        result.append((match.group(1), match.group(2), skipped, output, needs))
     return result
 
 
@@ -53,7 +62,7 @@ def code_part(line: str) -> str:
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_quoted_library_lines_exist(page):
-    for language, code, _, _ in blocks(page.read_text()):
+    for language, code, *_ in blocks(page.read_text()):
         if language != "python" or not is_quote(code):
             continue
         for line in code.splitlines():
@@ -72,9 +81,12 @@ def test_snippets_run_and_print_what_the_page_shows(page, tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": f"doc_{page.stem}"}
     with np.printoptions():  # a page's np.set_printoptions (backprop.md has one) ends with the page
-        for language, code, skipped, output in blocks(page.read_text()):
+        for language, code, skipped, output, needs in blocks(page.read_text()):
             if language != "python" or skipped or is_quote(code):
                 continue
+            missing = [name for name in needs if importlib.util.find_spec(name) is None]
+            if missing:  # later blocks build on this one: the rest of the page cannot run
+                pytest.skip(f"{page.name} needs {', '.join(missing)}: pip install neurolab-nn[{missing[0]}]")
             printed = io.StringIO()
             with contextlib.redirect_stdout(printed):
                 exec(compile(code, f"{page.name}", "exec"), namespace)
