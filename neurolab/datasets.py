@@ -62,7 +62,7 @@ import numpy as np
 try:
     from numpy._core.multiarray import _reconstruct as _np_reconstruct
 except ImportError:  # NumPy < 2
-    from numpy.core.multiarray import _reconstruct as _np_reconstruct
+    from numpy.core.multiarray import _reconstruct as _np_reconstruct  # type: ignore[no-redef]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -101,7 +101,7 @@ DOWNLOAD_TIMEOUT = 30.0  # seconds without data before a mirror counts as failed
 _CHUNK_SIZE = 1 << 16
 
 # IDX type code -> dtype as stored (big-endian); load_idx returns native order.
-_IDX_DTYPES = {
+_IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
     0x0B: np.dtype(">i2"),
@@ -339,8 +339,9 @@ def _load_from(directory: Path, verify: bool):
     With ``verify``, each IDX file must pass ``_check_content`` and the pickle
     is refused (it has no known checksum).
     """
-    paths = [_existing(directory / name) for name in MNIST_FILES]
-    if all(paths):
+    found = [_existing(directory / name) for name in MNIST_FILES]
+    paths = [path for path in found if path is not None]
+    if len(paths) == len(found):
         train_images, train_labels, test_images, test_labels = paths
         return (
             _load_split(train_images, train_labels, verify),

@@ -259,14 +259,15 @@ def _render(t: NeuronTrace) -> str:
     else:
         lines.append("  BP2  delta = (sum_k w_kj delta_k) * f'(z)   (hidden layer)")
         flows = t.next_terms  # (N, K): w_kj delta_k, what each neuron k of the next layer sends back
+        w_next, delta_next = t.next_weights, t.next_delta
         for s in samples:
             prefix = f"  [n={s}] " if n > 1 else "       "
-            if flows is None:
+            if flows is None or w_next is None or delta_next is None:
                 lines.append(f"{prefix}dC/da = {_fmt(t.grad_a[s])} (through layers[{t.layer + 1}]; no per-neuron breakdown)")
             else:
                 lines.append(f"{prefix}sum over the {flows.shape[1]} neurons k of layers[{t.next_layer}] = {_fmt(t.grad_a[s])}; largest terms:")
                 for k in _largest(flows[s], t.top):
-                    lines.append(f"         k={k}: w_kj {_fmt(t.next_weights[k])} * delta_k {_fmt(t.next_delta[s, k])} = {_fmt(flows[s, k])}")
+                    lines.append(f"         k={k}: w_kj {_fmt(w_next[k])} * delta_k {_fmt(delta_next[s, k])} = {_fmt(flows[s, k])}")
             lines.append(f"{prefix}delta = {_fmt(t.grad_a[s])} * {_fmt(t.f_prime[s])} = {_fmt(t.delta[s])}")
     batch = f" (summed over the {n} samples)" if n > 1 else ""
     lines.append(f"gradients{batch}")
@@ -277,7 +278,7 @@ def _render(t: NeuronTrace) -> str:
             lines.append(f"         k={k}: a_k {_fmt(t.inputs[0, k])} * delta {_fmt(t.delta[0])} = {_fmt(t.grad_weights[k])}")
         else:
             lines.append(f"         k={k}: sum_n a_k,n delta_n = {_fmt(t.grad_weights[k])}")
-    if t.optimizer is None:
+    if t.optimizer is None or t.update_bias is None or t.update_weights is None:
         lines.append("update: none shown (the network has no optimizer yet; pass optimizer=...)")
     else:
         lines.append(f"update by {t.optimizer}")

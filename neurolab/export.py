@@ -295,7 +295,7 @@ def _weighted_layer(torch, module, activation, i: int) -> Layer:
     nn = torch.nn
     dtype = _numpy_dtype(torch, module.weight, i)
     if isinstance(module, nn.Linear):
-        layer: Layer = Dense(module.in_features, module.out_features, activation, rng=0, dtype=dtype)
+        layer: Dense | Conv2D = Dense(module.in_features, module.out_features, activation, rng=0, dtype=dtype)
     else:
         _require(module, i, dilation=1, groups=1, padding_mode="zeros")
         if isinstance(module.padding, str) and module.padding != "valid":
@@ -385,7 +385,8 @@ def to_onnx(net: NeuralNetwork, path, *, input_shape=None) -> Path:
     except ValueError as error:
         raise ValueError(f"to_onnx: expected input_shape {sample} to fit the network, got: {error}") from None
     elem = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}[dtype]
-    nodes, weights = [], []
+    nodes: list = []  # onnx NodeProto, in the order they run
+    weights: list = []  # onnx TensorProto initialisers
 
     def node(op: str, inputs: list, **attributes) -> str:
         output = f"{op.lower()}_{len(nodes)}"

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layer import Dense, Dropout, Rescale
+from .layer import Dense, Dropout, Layer, Rescale
 from .conv import Flatten, RandomShift, Reshape
 from .network import NeuralNetwork
 from . import optim
@@ -85,7 +85,7 @@ def dense_head(layers: list, fan_in: int, settings, rng, outputs: int = 10) -> N
 def build(settings) -> NeuralNetwork:
     """The MNIST MLP for ``settings``: Rescale(1/255), the shift layers if augmenting, then the Dense layers."""
     rng = np.random.default_rng(settings.seed)
-    layers = [Rescale(1 / 255)]
+    layers: list[Layer] = [Rescale(1 / 255)]
     if settings.augment:
         # Each training image moves by up to settings.augment pixels; in evaluation these three layers change nothing.
         layers += [Reshape((1, 28, 28)), RandomShift(settings.augment, rng=rng), Flatten()]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import math
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 
@@ -75,7 +75,7 @@ class Lab:
         self.shape = model.input_shape(network, input_features, where)
         self.features = math.prod(self.shape)
         self.kind = "pixels" if model.is_image(self.shape) else "vector"
-        self.data = None if data is None else model.check_data(network, data, self.shape, "data", where)
+        self.data: tuple[np.ndarray, np.ndarray] | None = None if data is None else model.check_data(network, data, self.shape, "data", where)
         self.snapshots = Snapshots(network)
         self.progress = Progress()
         self.trainer = None
@@ -151,7 +151,7 @@ class Lab:
         _required(body, ("layer", "neuron"), where)
         with self.snapshots.reading() as (net, _):
             x = self._input(body, net, where)
-            index, dense = _layer(net, body["layer"], where, integer)
+            index, dense = _dense_layer(net, body["layer"], where, integer)
             if not dense.activation.elementwise:
                 raise RequestError(
                     400, f"{where}: expected a layer with an elementwise activation, got layers[{index}] {dense!r}; "
@@ -185,12 +185,11 @@ class Lab:
     def _target(self, body: dict, net, x: np.ndarray, where: str) -> np.ndarray:
         """The target ``explain`` is given: ``body["target"]``, by default the predicted class."""
         out = _finite(model.output(net, x[None]), where)
-        label = model.decisions(net, out)
-        if label is None:  # one output read as a value: its target is a number
+        label, classes = model.decisions(net, out), _classes(net, out.shape[1])
+        if label is None or classes is None:  # one output read as a value: its target is a number
             if "target" not in body:
                 raise RequestError(400, f"{where}: expected target (a number: this network's output is a value, not a class), got none")
             return np.array(number(body["target"], "target", where))
-        classes = _classes(net, out.shape[1])
         target = integer(body["target"], "target", where, 0, classes) if "target" in body else int(label[0])
         if net.loss.name == "binary_cross_entropy" and out.shape[1] > 1:  # one 0/1 target per output
             return np.eye(out.shape[1])[target]
@@ -220,10 +219,10 @@ class Lab:
         index = query_integer(fields["index"], "index", where, low, n) if "index" in fields else -1
         with self.snapshots.reading() as (net, _):
             if pick == "misclassified":
-                i, out = self._misclassified_after(net, index, where)
+                i, out = self._misclassified_after(net, X, y, index, where)
             else:
-                i = {"index": index, "next": index + 1, "previous": index - 1}.get(pick)
-                i = int(self._rng.integers(n)) if i is None else i % n
+                given = {"index": index, "next": index + 1, "previous": index - 1}.get(pick)  # None: random
+                i = int(self._rng.integers(n)) if given is None else given % n
                 out = _finite(model.output(net, X[i : i + 1]), where)[0]
             predicted = model.decisions(net, out[None])
             answer = {
@@ -237,9 +236,8 @@ class Lab:
                 answer["pixels"] = model.inputs_to_pixels(net, X[i].reshape(-1)).tolist()
             return answer
 
-    def _misclassified_after(self, net, index: int, where: str) -> tuple[int, np.ndarray]:
-        """The first sample after ``index`` (wrapping around) whose predicted class is not its label, and its output."""
-        X, y = self.data
+    def _misclassified_after(self, net, X: np.ndarray, y: np.ndarray, index: int, where: str) -> tuple[int, np.ndarray]:
+        """The first sample of ``(X, y)`` after ``index`` (wrapping around) whose predicted class is not its label, and its output."""
         n = len(X)
         truth = model.true_labels(y)
         for start in range(0, n, SCAN_ROWS):
@@ -287,7 +285,7 @@ class Lab:
         fields = query_fields(query, ("layer", "start", "count"), where)
         _required(fields, ("layer",), where)
         with self.snapshots.reading() as (net, version):
-            index, dense = _layer(net, fields["layer"], where, query_integer)
+            index, dense = _dense_layer(net, fields["layer"], where, query_integer)
             start = query_integer(fields.get("start", "0"), "start", where, 0, dense.out_features)
             count = query_integer(fields.get("count", str(dense.out_features)), "count", where, 1, dense.out_features + 1)
             rows = _finite(dense.weight.value[start : start + count], where)
@@ -367,6 +365,12 @@ def _layer(net, given, where: str, read, *, filters: bool = False) -> tuple[int,
                    f"GET /api/weights?layer={index}&neuron=J gives filter J's weights (net.layers[{index}].neurons[J] in Python)")
         raise RequestError(400, f"{where}: expected a {names} layer (one of layers {choices}), got layers[{index}] {layer!r}{why}")
     return index, layer
+
+
+def _dense_layer(net, given, where: str, read) -> tuple[int, Dense]:
+    """:func:`_layer` without filters: a Dense layer, or the same 400 answer."""
+    index, layer = _layer(net, given, where, read)
+    return index, cast(Dense, layer)  # _layer refuses anything else when filters are not asked for
 
 
 def _encoded(values: np.ndarray, where: str) -> dict:

@@ -146,7 +146,7 @@ class Progress:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.running = False
-        self.source = None  # "page" (POST /api/train/start) or "python" (a fit given lab.watch())
+        self.source: str | None = None  # "page" (POST /api/train/start) or "python" (a fit given lab.watch())
         self.runs = 0
         self.epoch = self.epochs = self.batch = self.batches = self.steps = 0
         self.stop_requested = False
