@@ -16,6 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from . import activations as _activations
 from . import init as _init
 from .layer import Layer
+from .neuron import unit_view
 from .parameter import Parameter
 from .validation import as_generator, float_dtype, positive_int
 
@@ -312,11 +313,7 @@ class Filter:
         return self._part(self.layer.bias, True)
 
     def _map(self, array):
-        if array is None:
-            return None
-        feature_map = array[:, self.index]
-        feature_map.flags.writeable = False
-        return feature_map
+        return unit_view(array, self.index)  # (N, H_out, W_out), read-only
 
     @property
     def z(self):

@@ -169,11 +169,7 @@ class Neuron:
 
     # -- the last pass ------------------------------------------------------------------
     def _column(self, array):
-        if array is None:
-            return None
-        column = array[:, self.index]
-        column.flags.writeable = False
-        return column
+        return unit_view(array, self.index)
 
     @property
     def x(self):
@@ -279,6 +275,18 @@ class Neuron:
         if self.standalone:
             return f"Neuron({self.in_features}, activation={act!r})"
         return f"Neuron({self.in_features}, activation={act!r}, view of row {self.index} of {self.layer!r})"
+
+
+def unit_view(array, index: int):
+    """``array[:, index]``, one unit's values in each sample of a batch, as a read-only view (None stays None).
+
+    A neuron's column of ``z``, ``a`` and ``delta``, and a Conv2D filter's feature maps.
+    """
+    if array is None:
+        return None
+    view = array[:, index]
+    view.flags.writeable = False
+    return view
 
 
 class NeuronViews:
